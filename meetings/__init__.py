@@ -1,0 +1,41 @@
+"""Lightbox: radiology REAL meetings, run live from the case queue to the published minutes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from meetings import config
+from meetings.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app. `overrides` (tests) win over the environment."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(config.load(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from meetings import cli, security, web
+    from meetings.actions.views import bp as actions_bp
+    from meetings.admin.views import bp as admin_bp
+    from meetings.auth.views import bp as auth_bp
+    from meetings.home.views import bp as home_bp
+
+    security.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    for blueprint in (auth_bp, home_bp, admin_bp, actions_bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,24 @@
+"""Queries over the action register."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from meetings.extensions import db
+from meetings.models import Action, ActionStatus, Meeting, MeetingScope, Role, User
+
+PAGE_SIZE = 50
+
+
+def open_actions(user: User, page: int = 1):
+    """Open and in-progress actions the person may see, soonest due first, a page at a time."""
+    query = (
+        select(Action)
+        .join(Action.meeting)
+        .where(Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]))
+        .order_by(Action.due_on, Action.id)
+    )
+    if not user.has_role(Role.ADMIN):
+        query = query.where(
+            or_(Meeting.scope == MeetingScope.REGIONAL, Meeting.site_id == user.home_site_id)
+        )
+    return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)

@@ -1,0 +1,49 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from meetings.models import Profession, ProfessionalBody, Role
+from meetings.professions import registration_error
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)])
+    email = EmailField(
+        "Email address",
+        validators=[
+            DataRequired("Enter an email address"),
+            Email("Enter an email address like name@hospital.nhs.uk", check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    roles = CheckboxesField(
+        "Roles", choices=[(r.value, r.label) for r in Role],
+        validators=[DataRequired("Choose at least one role")],
+    )
+    home_site_id = SelectField("Home site", coerce=int, validators=[DataRequired("Choose the person's home site")])
+    profession = SelectField("Profession", choices=[(p.value, p.label) for p in Profession])
+    professional_body = SelectField("Professional body", choices=[(b.value, b.label) for b in ProfessionalBody])
+    registration_number = StringField("Registration number", validators=[Optional(), Length(max=16)])
+
+    def __init__(self, *args, site_choices: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.home_site_id.choices = [(0, "Choose a site")] + site_choices
+
+    def validate_registration_number(self, field):
+        message = registration_error(self.professional_body.data, field.data)
+        if message:
+            raise ValidationError(message)
+
+
+class SiteForm(FlaskForm):
+    name = StringField("Site name", validators=[DataRequired("Enter the site's name"), Length(max=200)])
+    code = StringField(
+        "Short code",
+        description="A few capital letters used on lists, like NGH",
+        validators=[DataRequired("Enter a short code"), Length(min=2, max=16, message="Use 2 to 16 characters")],
+    )

@@ -1,0 +1,60 @@
+"""`flask --app app ...` commands."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from meetings.auth.forms import MIN_PASSWORD_LENGTH
+from meetings.auth.service import find_user_by_email, normalise_email
+from meetings.extensions import db
+from meetings.models import Role, Site, User
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(create_user)
+    app.cli.add_command(seed_demo)
+
+
+@click.command("create-user")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.option("--role", "roles", multiple=True, type=click.Choice([r.value for r in Role]), default=["admin"],
+              show_default=True, help="Repeat for several roles.")
+@click.option("--site", "site_code", default=None, help="Home site code; the first site when omitted.")
+@click.password_option(help=f"At least {MIN_PASSWORD_LENGTH} characters.")
+def create_user(email: str, name: str, roles: tuple[str, ...], site_code: str | None, password: str) -> None:
+    """Create a user who can sign in at once (the first admin, typically)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password")
+    if find_user_by_email(email) is not None:
+        raise click.ClickException(f"a user with the email {email} already exists")
+    site = None
+    if site_code:
+        site = db.session.scalar(select(Site).where(Site.code == site_code.upper()))
+        if site is None:
+            raise click.ClickException(f"no site with code {site_code}")
+    else:
+        site = db.session.scalar(select(Site).order_by(Site.id))
+    user = User(email=normalise_email(email), name=name.strip(), home_site=site)
+    user.roles = roles
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {user.email} with roles: {', '.join(sorted(user.roles))}")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo(if_empty: bool) -> None:
+    """Load synthetic demo data (idempotent) and print the demo sign-ins."""
+    from meetings import demo
+
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("Database already has users; demo data not loaded.")
+        return
+    demo.seed()
+    db.session.commit()
+    click.echo("Demo sign-ins (password for all: " + demo.DEMO_PASSWORD + "):")
+    for email, roles in demo.DEMO_SIGN_INS:
+        click.echo(f"  {email:<34} {roles}")

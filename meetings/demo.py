@@ -1,0 +1,276 @@
+"""Synthetic demo data: three sites, people in every role, two past meetings and one upcoming.
+
+Every name, number and date here is invented. NHS numbers come from the test range (999...).
+Running it twice changes nothing: each record is found by its natural key before it is created.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from meetings import nhs_number
+from meetings.extensions import db
+from meetings.models import (
+    Action, ActionPriority, ActionStatus, Attendance, Case, CaseIdentifiers, CaseKind, CaseStatus,
+    Meeting, MeetingStatus, Minutes, MinutesStatus, Modality, Profession, ProfessionalBody, Role, Site,
+    User, person_key,
+)
+
+DEMO_PASSWORD = "lightbox-demo-2026"
+
+SITES = [
+    ("Northgate General Hospital", "NGH"),
+    ("Riverside Community Hospital", "RCH"),
+    ("Harbour View Infirmary", "HVI"),
+]
+
+# email, name, roles, site code, profession, body, registration number
+PEOPLE = [
+    ("admin@northgate.example.org", "Priya Shah", [Role.ADMIN, Role.MEMBER], "NGH",
+     Profession.OTHER, ProfessionalBody.NONE, None),
+    ("chair@northgate.example.org", "Dr Tomas Okafor", [Role.CHAIR, Role.MEMBER], "NGH",
+     Profession.CONSULTANT_RADIOLOGIST, ProfessionalBody.GMC, "7012345"),
+    ("risk@northgate.example.org", "Helen Marsh", [Role.RISK], "NGH",
+     Profession.OTHER, ProfessionalBody.NONE, None),
+    ("member@northgate.example.org", "Dr Samira Reid", [Role.MEMBER], "NGH",
+     Profession.CONSULTANT_RADIOLOGIST, ProfessionalBody.GMC, "7023456"),
+    ("radiographer@northgate.example.org", "Jo Pennington", [Role.MEMBER], "NGH",
+     Profession.REPORTING_RADIOGRAPHER, ProfessionalBody.HCPC, "RA54321"),
+    ("trainee@northgate.example.org", "Dr Luca Bianchi", [Role.MEMBER], "NGH",
+     Profession.TRAINEE_RADIOLOGIST, ProfessionalBody.GMC, "7034567"),
+    ("chair@riverside.example.org", "Dr Aisha Rahman", [Role.CHAIR, Role.MEMBER], "RCH",
+     Profession.CONSULTANT_RADIOLOGIST, ProfessionalBody.GMC, "7045678"),
+    ("risk@riverside.example.org", "Gareth Lloyd", [Role.RISK], "RCH",
+     Profession.OTHER, ProfessionalBody.NONE, None),
+    ("sonographer@harbourview.example.org", "Mei Lin Chow", [Role.MEMBER], "HVI",
+     Profession.SONOGRAPHER, ProfessionalBody.HCPC, "RA67890"),
+]
+
+DEMO_SIGN_INS = [
+    ("admin@northgate.example.org", "admin"),
+    ("chair@northgate.example.org", "chair"),
+    ("risk@northgate.example.org", "risk"),
+    ("member@northgate.example.org", "member"),
+]
+
+MEETINGS = [
+    # title, days from today, status
+    ("Northgate REAL meeting: chest and MSK", -56, MeetingStatus.ENDED),
+    ("Northgate REAL meeting: neuro and abdomen", -28, MeetingStatus.ENDED),
+    ("Northgate REAL meeting: mixed cases", 14, MeetingStatus.SCHEDULED),
+]
+
+# meeting index, kind, came to light, modality, region, question, report, outcome, learning,
+# patient (name, dob, hospital number, accession), reporter email
+CASES = [
+    (0, CaseKind.DISCREPANCY, "random_review", Modality.CT, "Chest",
+     "Breathless, raised D-dimer. ?PE",
+     "No filling defect in the pulmonary arteries to segmental level. Lungs clear. No effusion.",
+     "Follow-up CT 6 months later showed a 14 mm spiculated right upper lobe nodule, visible at 8 mm in retrospect.",
+     "Review lung windows on every CTPA, even when the question is PE.",
+     ("Margaret Ellison", date(1951, 3, 14), "NGH1048822", "ACC20260101"), "member@northgate.example.org"),
+    (0, CaseKind.DISCREPANCY, "clinical_team", Modality.XR, "Wrist",
+     "Fall on outstretched hand, anatomical snuffbox tenderness.",
+     "No acute bony injury.",
+     "Repeat scaphoid views at 10 days showed a scaphoid waist fracture.",
+     "Ask for dedicated scaphoid views when the request mentions snuffbox tenderness.",
+     ("Daniel Whitcombe", date(1994, 11, 2), "NGH2210394", "ACC20260102"), "trainee@northgate.example.org"),
+    (1, CaseKind.GREAT_PICKUP, "double_reporting", Modality.MR, "Lumbar spine",
+     "Back pain with left leg radiculopathy.",
+     "L4/5 left paracentral disc protrusion contacting the traversing L5 nerve root. "
+     "Incidental 3.2 x 2.1 cm solid left renal lesion on the localiser; dedicated renal imaging advised.",
+     "CT confirmed a 3 cm renal cell carcinoma, treated by partial nephrectomy.",
+     "Always review the localisers and the edges of the field of view.",
+     ("Irene Castellano", date(1962, 7, 21), "NGH3392011", "ACC20260201"), "radiographer@northgate.example.org"),
+    (1, CaseKind.NEAR_MISS, "peer_feedback", Modality.US, "Abdomen",
+     "Right upper quadrant pain. ?Gallstones",
+     "Multiple gallstones, gallbladder wall not thickened. Left kidney normal.",
+     "Side labelling error noticed before the report was issued; the images were of the right kidney.",
+     "Check the side annotation against the request before issuing.",
+     ("Hugh Farrant", date(1978, 1, 9), "NGH4471203", "ACC20260202"), "sonographer@harbourview.example.org"),
+    (2, CaseKind.DISCREPANCY, "mdt", Modality.CT, "Head",
+     "Sudden onset right arm weakness, 2 hours.",
+     "No intracranial haemorrhage. No established infarct.",
+     "CT angiography 40 minutes later showed a left M1 occlusion; hyperdense MCA sign visible in retrospect.",
+     "Look for the hyperdense vessel sign on every stroke CT.",
+     ("Rosalind Achterberg", date(1949, 5, 30), "NGH5582340", "ACC20260301"), "member@northgate.example.org"),
+    (2, CaseKind.EDUCATIONAL, "other", Modality.MAMMOGRAPHY, "Breast",
+     "Screening mammogram.",
+     "No features of malignancy. Routine recall.",
+     "Interval cancer diagnosed 14 months later; architectural distortion visible in retrospect, BI-RADS 4.",
+     "Architectural distortion is subtle; compare with priors at the same projection.",
+     ("Beatrice Sandoval", date(1967, 9, 12), "NGH6691245", "ACC20260302"), "radiographer@northgate.example.org"),
+    (2, CaseKind.SYSTEM_ISSUE, "complaint", Modality.XR, "Chest",
+     "Post NG tube insertion. Position?",
+     "NG tube tip below the diaphragm in the stomach.",
+     "The report was not seen by the ward for 9 hours; feeding was delayed.",
+     "Tube position reports need a read receipt or a phone call.",
+     ("Walter Prendergast", date(1940, 12, 25), "NGH7712098", "ACC20260303"), "chair@northgate.example.org"),
+    (None, CaseKind.DISCREPANCY, "random_review", Modality.CT, "Abdomen and pelvis",
+     "Left iliac fossa pain, raised CRP.",
+     "Sigmoid diverticulitis without collection.",
+     "Colonoscopy 8 weeks later found a sigmoid carcinoma at the same site.",
+     "Suggest follow-up colonic evaluation after diverticulitis with a long inflamed segment.",
+     ("Nadia Kowalczyk", date(1958, 4, 3), "NGH8823456", "ACC20260401"), "member@northgate.example.org"),
+]
+
+
+def _local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def _one(model, **lookup):
+    return db.session.scalar(select(model).filter_by(**lookup))
+
+
+def _sites() -> dict[str, Site]:
+    sites = {}
+    for name, code in SITES:
+        site = _one(Site, code=code) or Site(name=name, code=code)
+        db.session.add(site)
+        sites[code] = site
+    db.session.flush()
+    return sites
+
+
+def _people(sites: dict[str, Site]) -> dict[str, User]:
+    people = {}
+    for email, name, roles, code, profession, body, number in PEOPLE:
+        user = _one(User, email=email)
+        if user is None:
+            user = User(email=email, name=name, home_site=sites[code], profession=profession,
+                        professional_body=body, registration_number=number)
+            user.roles = roles
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+        people[email] = user
+    db.session.flush()
+    return people
+
+
+def _meetings(sites, people) -> list[Meeting]:
+    chair = people["chair@northgate.example.org"]
+    meetings = []
+    for title, days, status in MEETINGS:
+        meeting = _one(Meeting, title=title)
+        if meeting is None:
+            day = date.today() + timedelta(days=days)
+            meeting = Meeting(
+                title=title, site=sites["NGH"], chair=chair,
+                minute_taker=people["trainee@northgate.example.org"],
+                starts_at=_local(day, time(12, 30)), ends_at=_local(day, time(14, 0)),
+                location="Radiology seminar room, level 2", online_url="https://meet.example.org/ngh-real",
+                status=status,
+            )
+            db.session.add(meeting)
+        meetings.append(meeting)
+    db.session.flush()
+    return meetings
+
+
+def _cases(sites, people, meetings) -> list[Case]:
+    cases = []
+    for number, row in enumerate(CASES):
+        (meeting_index, kind, came, modality, region, question, report, outcome, learning,
+         patient, reporter_email) = row
+        case = _one(Case, report_text=report)
+        if case is None:
+            meeting = meetings[meeting_index] if meeting_index is not None else None
+            past = meeting is not None and meeting.status == MeetingStatus.ENDED
+            position = sum(1 for c in cases if c.meeting is meeting and meeting is not None)
+            case = Case(
+                submitter=people["member@northgate.example.org"], site=sites["NGH"], meeting=meeting,
+                queue_position=position if meeting else None, kind=kind, came_to_light=came,
+                modality=modality, body_region=region, clinical_question=question, report_text=report,
+                outcome_text=outcome, suggested_learning=learning,
+                status=CaseStatus.PRESENTED if past else (CaseStatus.SCHEDULED if meeting else CaseStatus.SUBMITTED),
+                discussion_notes="The room agreed the finding was subtle but visible in retrospect." if past else "",
+                learning_points=learning if past else "",
+                discrepancy_type="perceptual" if past and kind == CaseKind.DISCREPANCY else None,
+            )
+            name, dob, hospital_number, accession = patient
+            reporter = people[reporter_email]
+            exam_day = (meeting.starts_at.date() if meeting else date.today()) - timedelta(days=60)
+            case.identifiers = CaseIdentifiers(
+                patient_name=name, nhs_number=nhs_number.synthetic(4_100_000 + number * 7919),
+                hospital_number=hospital_number, date_of_birth=dob, accession_number=accession,
+                examination_date=exam_day, reporter_id=reporter.id, reporter_name=reporter.name,
+                reporter_email=reporter.email, referrer_name="Dr Felix Marchetti",
+            )
+            db.session.add(case)
+        cases.append(case)
+    db.session.flush()
+    return cases
+
+
+def _attendance(people, meetings) -> None:
+    for meeting in meetings:
+        if meeting.status != MeetingStatus.ENDED:
+            continue
+        signers = [u for u in people.values() if Role.RISK not in u.roles and Role.ADMIN not in u.roles]
+        for user in signers:
+            key = person_key(user.id, None)
+            if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
+                db.session.add(Attendance(
+                    meeting_id=meeting.id, user_id=user.id, person_key=key, name=user.name, email=user.email,
+                    profession=user.profession, site_name=user.home_site.name,
+                    signed_at=meeting.starts_at + timedelta(minutes=5),
+                ))
+        guest_email = "locum.reporter@insourcing.example.org"
+        key = person_key(None, guest_email)
+        if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
+            db.session.add(Attendance(
+                meeting_id=meeting.id, person_key=key, name="Dr Oskar Lindqvist", email=guest_email,
+                profession=Profession.CONSULTANT_RADIOLOGIST, site_name="Insourced reporting service",
+                signed_at=meeting.starts_at + timedelta(minutes=7),
+            ))
+
+
+
+def _actions(people, meetings, cases) -> None:
+    today = date.today()
+    rows = [
+        (0, 0, "Add a 'lung windows reviewed' line to the CTPA reporting template", "chair@northgate.example.org",
+         today + timedelta(days=20), ActionPriority.HIGH, ActionStatus.IN_PROGRESS),
+        (0, 1, "Update the wrist request vetting guide to ask for scaphoid views on snuffbox tenderness",
+         "member@northgate.example.org", today - timedelta(days=5), ActionPriority.MEDIUM, ActionStatus.OPEN),
+        (1, 3, "Add a side-check step to the ultrasound reporting checklist and brief all sonographers",
+         "sonographer@harbourview.example.org", today - timedelta(days=2), ActionPriority.HIGH, ActionStatus.DONE),
+        (1, None, "Circulate the localiser review reminder to all MR reporters",
+         "radiographer@northgate.example.org", today + timedelta(days=7), ActionPriority.LOW, ActionStatus.OPEN),
+    ]
+    for meeting_index, case_index, text, owner_email, due, priority, status in rows:
+        if _one(Action, description=text) is None:
+            db.session.add(Action(
+                meeting_id=meetings[meeting_index].id,
+                case_id=cases[case_index].id if case_index is not None else None,
+                description=text, owner_id=people[owner_email].id, due_on=due, priority=priority,
+                status=status,
+                closing_note="Checklist updated and briefing held at the sonographers' huddle." if status == ActionStatus.DONE else "",
+                closed_at=meetings[meeting_index].ends_at + timedelta(days=10) if status == ActionStatus.DONE else None,
+            ))
+
+
+def _minutes(meetings) -> None:
+    for meeting, status in ((meetings[0], MinutesStatus.PUBLISHED), (meetings[1], MinutesStatus.DRAFT)):
+        if _one(Minutes, meeting_id=meeting.id) is None:
+            db.session.add(Minutes(
+                meeting_id=meeting.id, status=status,
+                any_other_business="The next meeting will trial live polls. Volunteers for case review welcome.",
+                published_at=meeting.ends_at + timedelta(days=3) if status == MinutesStatus.PUBLISHED else None,
+            ))
+
+
+def seed() -> None:
+    """Create or complete the demo data set. The caller commits."""
+    sites = _sites()
+    people = _people(sites)
+    meetings = _meetings(sites, people)
+    cases = _cases(sites, people, meetings)
+    _attendance(people, meetings)
+    _actions(people, meetings, cases)
+    _minutes(meetings)
+    db.session.flush()

@@ -1,0 +1,61 @@
+"""Meetings: a local REAL meeting at one site, or a regional peer-learning meeting."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from meetings.models.base import Base, UTCDateTime, utcnow
+from meetings.models.site import Site
+from meetings.models.user import User
+
+
+class MeetingScope(StrEnum):
+    LOCAL = "local"
+    REGIONAL = "regional"
+
+
+class MeetingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+def _new_uid() -> str:
+    return f"{uuid.uuid4()}@lightbox"
+
+
+class Meeting(Base):
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The iCal UID: fixed at creation so calendar updates replace, never duplicate.
+    uid: Mapped[str] = mapped_column(String(80), unique=True, default=_new_uid)
+    title: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(16), default=MeetingScope.LOCAL)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    online_url: Mapped[str] = mapped_column(String(500), default="")
+    chair_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    minute_taker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED)
+    ical_sequence: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site | None] = relationship(lazy="joined")
+    chair: Mapped[User] = relationship(foreign_keys=[chair_id], lazy="joined")
+    minute_taker: Mapped[User | None] = relationship(foreign_keys=[minute_taker_id])
+
+    @property
+    def length_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    def __repr__(self) -> str:
+        return f"<Meeting {self.id} {self.title!r}>"

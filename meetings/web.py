@@ -1,0 +1,74 @@
+"""Shared web plumbing: template helpers, error pages, htmx detection, one commit per request."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from meetings.extensions import db
+
+ERROR_MESSAGES = {
+    400: ("Something was wrong with that request", "Go back, check what you entered and try again."),
+    403: ("You do not have access to this page", "If you think you should, ask a Lightbox admin at your site."),
+    404: ("Page not found", "Check the address, or go back to the home page."),
+    405: ("That cannot be done here", "Go back and try again from the page's own buttons."),
+    413: ("That file is too large", "Go back and choose a smaller file."),
+    429: ("Too many attempts", "Wait a minute, then try again."),
+    500: ("Sorry, something went wrong", "Nothing you entered was saved. Try again in a moment."),
+}
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def local_time(value: datetime | None) -> datetime | None:
+    """A stored UTC time in the configured zone (Europe/London unless set)."""
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def format_datetime(value: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
+    value = local_time(value)
+    return value.strftime(fmt) if value else ""
+
+
+def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def today_local() -> date:
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def render_error(code: int, message: str | None = None):
+    title, advice = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    return render_template(template, code=code, title=title, advice=message or advice), code
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.globals["is_htmx"] = is_htmx
+
+    @app.teardown_request
+    def rollback_unfinished(exc):
+        # One commit per request, in the view; anything uncommitted here is abandoned.
+        if exc is not None:
+            db.session.rollback()
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "This form had expired. Go back, reload the page and submit it again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code and error.code >= 300 and error.code < 400:
+            return error
+        # Also receives unhandled exceptions, wrapped as InternalServerError (tests see them raised).
+        return render_error(error.code or 500)
