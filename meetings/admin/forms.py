@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms import EmailField, SelectChoice, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from meetings.models import Profession, ProfessionalBody, Role
+from meetings.models import Profession, ProfessionalBody, Role, Site
 from meetings.professions import registration_error
 
 
@@ -22,17 +22,17 @@ class UserForm(FlaskForm):
         ],
     )
     roles = CheckboxesField(
-        "Roles", choices=[(r.value, r.label) for r in Role],
+        "Roles", choices=[SelectChoice(r.value, r.label) for r in Role],
         validators=[DataRequired("Choose at least one role")],
     )
     home_site_id = SelectField("Home site", coerce=int, validators=[DataRequired("Choose the person's home site")])
-    profession = SelectField("Profession", choices=[(p.value, p.label) for p in Profession])
-    professional_body = SelectField("Professional body", choices=[(b.value, b.label) for b in ProfessionalBody])
+    profession = SelectField("Profession", choices=[SelectChoice(p.value, p.label) for p in Profession])
+    professional_body = SelectField("Professional body", choices=[SelectChoice(b.value, b.label) for b in ProfessionalBody])
     registration_number = StringField("Registration number", validators=[Optional(), Length(max=16)])
 
-    def __init__(self, *args, site_choices: list[tuple[int, str]], **kwargs):
+    def __init__(self, *args, sites: list[Site], **kwargs):
         super().__init__(*args, **kwargs)
-        self.home_site_id.choices = [(0, "Choose a site")] + site_choices
+        self.home_site_id.choices = [SelectChoice(0, "Choose a site")] + [SelectChoice(s.id, s.name) for s in sites]
 
     def validate_registration_number(self, field):
         message = registration_error(self.professional_body.data, field.data)

@@ -22,9 +22,10 @@ class AdminRuleError(ValueError):
         self.message = message
 
 
-def site_choices(include_inactive_id: int | None = None) -> list[tuple[int, str]]:
+def sites_to_choose(include_inactive_id: int | None = None) -> list[Site]:
+    """Active sites by name, plus the one a person already belongs to even if inactive."""
     sites = db.session.scalars(select(Site).order_by(Site.name))
-    return [(s.id, s.name) for s in sites if s.active or s.id == include_inactive_id]
+    return [s for s in sites if s.active or s.id == include_inactive_id]
 
 
 def search_users(q: str, page: int):
@@ -69,14 +70,14 @@ def invite_user(data: dict) -> User:
 
 def update_user(user: User, data: dict, acting: User) -> None:
     _check_email_free(data["email"], user)
-    if user is acting and Role.ADMIN not in {Role(r) for r in data["roles"]}:
+    if user.id == acting.id and Role.ADMIN not in {Role(r) for r in data["roles"]}:
         raise AdminRuleError("roles", "You cannot remove your own admin role; ask another admin")
     _apply(user, data)
     audit.record("user.updated", user, roles=sorted(user.roles))
 
 
 def set_active(user: User, active: bool, acting: User) -> None:
-    if user is acting and not active:
+    if user.id == acting.id and not active:
         raise AdminRuleError("active", "You cannot deactivate your own account")
     user.active = active
     if not active:

@@ -42,7 +42,7 @@ def _user_form_page(form: UserForm, user: User | None, status: int = 200):
 
 @bp.route("/users/invite", methods=["GET", "POST"])
 def invite_user():
-    form = UserForm(site_choices=service.site_choices())
+    form = UserForm(sites=service.sites_to_choose())
     if form.validate_on_submit():
         try:
             user = service.invite_user(form.data)
@@ -58,7 +58,7 @@ def invite_user():
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 def edit_user(user_id: int):
     user = _get_or_404(User, user_id)
-    form = UserForm(obj=user, site_choices=service.site_choices(user.home_site_id))
+    form = UserForm(obj=user, sites=service.sites_to_choose(user.home_site_id))
     if request.method == "GET":
         form.roles.data = sorted(user.roles)
         form.home_site_id.data = user.home_site_id or 0

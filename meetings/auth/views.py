@@ -33,7 +33,8 @@ def sign_in():
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or home_url(user), code=303)
         error = "The email address or password is not right. Check both and try again."
-    return render_template("auth/sign_in.html", form=form, error=error), 200 if error is None else 401
+    status = 401 if error else (422 if form.errors else 200)
+    return render_template("auth/sign_in.html", form=form, error=error), status
 
 
 @bp.post("/sign-out")
@@ -57,4 +58,4 @@ def accept_invite(token: str):
         login_user(user)
         flash("Your password is set. Welcome to Lightbox.", "success")
         return redirect(home_url(user), code=303)
-    return render_template("auth/accept_invite.html", form=form, user=user)
+    return render_template("auth/accept_invite.html", form=form, user=user), 422 if form.errors else 200

@@ -1,0 +1,52 @@
+# `make run`: install everything and serve Lightbox with demo data on http://127.0.0.1:5000
+# `make test`: install what the tests need (Chromium included) and run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test system system-test db vendor
+
+run: install db
+	@echo "Lightbox is at http://$(HOST):$(PORT)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: system $(VENV)/.installed static/vendor/.installed
+
+install-test: system-test $(VENV)/.installed-test
+
+system:
+	@bash scripts/system-deps.sh run
+
+system-test:
+	@bash scripts/system-deps.sh test
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+static/vendor/.installed: node_modules/.installed scripts/vendor.py
+	$(BIN)/python scripts/vendor.py
+	touch $@
+
+vendor: static/vendor/.installed
+
+db: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty

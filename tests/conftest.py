@@ -1,0 +1,164 @@
+"""Fixtures: `app`, `db`, `client`, `login_as`, `smtp_server`, `live_server`.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set. The schema is
+built once by the real migrations; each test then starts from empty tables.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+from email import message_from_bytes, policy
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from meetings import create_app
+from meetings.extensions import db as _db
+from meetings.extensions import limiter
+from tests import factories
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Client(FlaskClient):
+    """A test client that sends a valid CSRF token with unsafe requests, as Lightbox's pages do.
+
+    Set `auto_csrf = False` to send requests without one.
+    """
+
+    auto_csrf = True
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
+        return serializer.dumps(raw)
+
+    def open(self, *args, **kwargs):
+        if self.auto_csrf and str(kwargs.get("method", "GET")).upper() in UNSAFE_METHODS:
+            headers = dict(kwargs.get("headers") or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+def _reset_schema(app) -> None:
+    with app.app_context():
+        engine = _db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("lightbox")
+    database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{workdir / 'test.db'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "MAIL_SERVER": "",
+            "MAIL_OUTBOX": str(workdir / "outbox"),
+            "SIGN_IN_RATE_LIMIT": "1000 per minute",
+        }
+    )
+    app.test_client_class = Client
+    _reset_schema(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """The database, emptied after each test. Tests use `db.session` inside the app context."""
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+        tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+        with _db.engine.begin() as conn:
+            if _db.engine.dialect.name == "postgresql":
+                quoted = ", ".join(f'"{name}"' for name in tables)
+                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(text(f'DELETE FROM "{name}"'))
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app) -> Client:
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(client, db):
+    """`login_as(Role.CHAIR, ...)` makes a user holding those roles and signs the client in as them."""
+
+    def sign_in(*roles, **fields):
+        user = factories.make_user(*roles, **fields)
+        db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return user
+
+    return sign_in
+
+
+def is_fragment(body: bytes) -> bool:
+    return b"<html" not in body and b"<body" not in body
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """What a real SMTP server on loopback received, as parsed messages."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; the app sends to it for the test's duration."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    old = app.config["MAIL_SERVER"], app.config["MAIL_PORT"]
+    app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = "127.0.0.1", port
+    try:
+        yield mailbox
+    finally:
+        app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = old
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served over HTTP on a free loopback port, in a thread, sharing the test database."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

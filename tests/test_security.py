@@ -1,0 +1,97 @@
+"""Walks every route: anonymous users are refused, CSRF is required, roles are enforced, headers are set."""
+import pytest
+
+from meetings.models import Role
+from tests.factories import PASSWORD, make_user
+
+PUBLIC_ENDPOINTS = {"static", "auth.sign_in", "auth.accept_invite"}
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Which roles may use each feature's routes; anything not listed is open to every signed-in role.
+ROUTE_ROLES = {
+    "admin.": {Role.ADMIN},
+    "actions.": {Role.ADMIN, Role.CHAIR, Role.RISK},
+}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        url = rule.build({arg: 1 if "id" in arg else "x" for arg in rule.arguments})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_every_route_refuses_anonymous_users(app, client):
+    checked = 0
+    for endpoint, method, url in _routes(app):
+        if endpoint in PUBLIC_ENDPOINTS:
+            continue
+        response = client.open(url, method=method)
+        assert response.status_code == 302, (endpoint, method, response.status_code)
+        assert response.headers["Location"].startswith("/auth/sign-in"), endpoint
+        checked += 1
+    assert checked >= 10
+
+
+def test_every_unsafe_route_requires_a_csrf_token(app, client, login_as):
+    login_as(Role.ADMIN, Role.CHAIR, Role.RISK, Role.MEMBER)
+    client.auto_csrf = False
+    unsafe = [(e, m, u) for e, m, u in _routes(app) if m in UNSAFE]
+    assert unsafe, "no unsafe routes found"
+    for endpoint, method, url in unsafe:
+        response = client.open(url, method=method, headers={"HX-Request": "true"})
+        assert response.status_code == 400, (endpoint, method)
+        assert "form had expired" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_route_enforces_its_roles(app, client, login_as, role):
+    login_as(role)
+    for endpoint, method, url in _routes(app):
+        if method != "GET" or endpoint in PUBLIC_ENDPOINTS:
+            continue
+        allowed = next((roles for prefix, roles in ROUTE_ROLES.items() if endpoint.startswith(prefix)), set(Role))
+        response = client.get(url)
+        if role in allowed:
+            assert response.status_code in (200, 404), (endpoint, role, response.status_code)
+        else:
+            assert response.status_code == 403, (endpoint, role, response.status_code)
+            assert "You do not have access" in response.get_data(as_text=True)
+
+
+def test_unsafe_admin_routes_refuse_other_roles(app, client, login_as):
+    login_as(Role.CHAIR, Role.RISK, Role.MEMBER)
+    for endpoint, method, url in _routes(app):
+        if endpoint.startswith("admin.") and method in UNSAFE:
+            assert client.open(url, method=method).status_code == 403, endpoint
+
+
+def test_security_headers_and_cookie_flags(client, db):
+    response = client.get("/auth/sign-in")
+    csp = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    user = make_user()
+    db.session.commit()
+    response = client.post("/auth/sign-in", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 303
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_carry_no_inline_script_or_style(client, login_as):
+    login_as(Role.ADMIN)
+    for url in ("/", "/admin/users", "/admin/sites", "/admin/users/invite", "/auth/sign-in"):
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>" not in body and " style=" not in body and "<style" not in body, url
+        assert 'hx-headers=\'{"X-CSRFToken": "' in body or url == "/auth/sign-in"
+
+
+def test_friendly_not_found_page(client, login_as):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+    response = client.get("/no-such-page", headers={"HX-Request": "true"})
+    assert b"<html" not in response.data and b"Page not found" in response.data
