@@ -122,6 +122,11 @@ def _local(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 
+def _tuesday_of_week(day: date) -> date:
+    """Departments hold REAL meetings on a fixed weekday; the demo's are on Tuesdays."""
+    return day - timedelta(days=day.weekday()) + timedelta(days=1)
+
+
 def _one(model, **lookup):
     return db.session.scalar(select(model).filter_by(**lookup))
 
@@ -157,7 +162,7 @@ def _meetings(sites, people) -> list[Meeting]:
     for title, days, status in MEETINGS:
         meeting = _one(Meeting, title=title)
         if meeting is None:
-            day = date.today() + timedelta(days=days)
+            day = _tuesday_of_week(date.today() + timedelta(days=days))
             meeting = Meeting(
                 title=title, site=sites["NGH"], chair=chair,
                 minute_taker=people["trainee@northgate.example.org"],

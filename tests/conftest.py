@@ -74,7 +74,9 @@ def app(tmp_path_factory):
     )
     app.test_client_class = Client
     _reset_schema(app)
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()  # close pooled connections before the interpreter finds them open
 
 
 @pytest.fixture(autouse=True)

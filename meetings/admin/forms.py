@@ -22,7 +22,7 @@ class UserForm(FlaskForm):
         ],
     )
     roles = CheckboxesField(
-        "Roles", choices=[SelectChoice(r.value, r.label) for r in Role],
+        "Roles", choices=[SelectChoice(r.value, r.label) for r in Role], default=[Role.MEMBER.value],
         validators=[DataRequired("Choose at least one role")],
     )
     home_site_id = SelectField("Home site", coerce=int, validators=[DataRequired("Choose the person's home site")])
