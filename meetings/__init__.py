@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from meetings import config
 from meetings.extensions import csrf, db, limiter, login_manager, migrate
@@ -16,6 +17,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",
+    )
+    # WeasyPrint templates live in pdf/ at the top level, addressed as "pdf/...".
+    app.jinja_loader = ChoiceLoader(
+        [app.jinja_loader, PrefixLoader({"pdf": FileSystemLoader(Path(app.root_path).parent / "pdf")})]
     )
     app.config.update(config.load(app.instance_path))
     if overrides:

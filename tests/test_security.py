@@ -95,3 +95,18 @@ def test_friendly_not_found_page(client, login_as):
     assert "Page not found" in response.get_data(as_text=True)
     response = client.get("/no-such-page", headers={"HX-Request": "true"})
     assert b"<html" not in response.data and b"Page not found" in response.data
+
+
+def test_friendly_error_page_when_something_breaks(app, client, login_as, monkeypatch):
+    from meetings.home import service
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database fell over")
+
+    login_as(Role.MEMBER)
+    monkeypatch.setattr(service, "upcoming_meetings", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = client.get("/")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Sorry, something went wrong" in body and "database fell over" not in body

@@ -26,5 +26,6 @@ def dashboard():
         "home/dashboard.html",
         upcoming=service.upcoming_meetings(current_user),
         recent=service.recent_meetings(current_user),
+        is_chair=current_user.has_role(Role.CHAIR),
         chairing=service.meetings_chaired(current_user) if current_user.has_role(Role.CHAIR) else [],
     )
