@@ -55,7 +55,7 @@ def load(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "TIMEZONE": os.environ.get("TIMEZONE", "Europe/London"),
-        "SERVER_NAME_FOR_LINKS": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Mail: with no MAIL_SERVER, messages are written as .eml files to instance/outbox.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -23,6 +23,11 @@ ERROR_MESSAGES = {
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for email and calendars, on BASE_URL (the address people use, not the proxy's)."""
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
 def local_time(value: datetime | None) -> datetime | None:

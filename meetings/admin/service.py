@@ -1,7 +1,6 @@
 """Managing people and sites. Services flush; the view commits."""
 from __future__ import annotations
 
-from flask import url_for
 from sqlalchemy import func, or_, select
 
 from meetings import audit, mail
@@ -9,6 +8,7 @@ from meetings.auth.service import find_user_by_email, invite_token, normalise_em
 from meetings.extensions import db
 from meetings.models import Role, Site, User
 from meetings.professions import normalise_registration
+from meetings.web import external_url
 
 USERS_PAGE_SIZE = 25
 
@@ -53,7 +53,7 @@ def _check_email_free(email: str, user: User | None = None) -> None:
 
 
 def send_invite(user: User) -> None:
-    link = url_for("auth.accept_invite", token=invite_token(user), _external=True)
+    link = external_url("auth.accept_invite", token=invite_token(user))
     mail.send(mail.build_message(user.email, "You are invited to Lightbox", "email/invite", user=user, link=link))
 
 

@@ -36,6 +36,18 @@ def users():
     return render_template(template, page=page, q=q)
 
 
+def _committed(form, change) -> bool:
+    """Make `change` and commit; a broken admin rule rolls back and shows beside its field instead."""
+    try:
+        change()
+    except service.AdminRuleError as error:
+        db.session.rollback()
+        getattr(form, error.field).errors.append(error.message)
+        return False
+    db.session.commit()
+    return True
+
+
 def _user_form_page(form: UserForm, user: User | None, status: int = 200):
     return render_template("admin/user_form.html", form=form, user=user), status
 
@@ -43,15 +55,9 @@ def _user_form_page(form: UserForm, user: User | None, status: int = 200):
 @bp.route("/users/invite", methods=["GET", "POST"])
 def invite_user():
     form = UserForm(sites=service.sites_to_choose())
-    if form.validate_on_submit():
-        try:
-            user = service.invite_user(form.data)
-        except service.AdminRuleError as error:
-            getattr(form, error.field).errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {user.email}.", "success")
-            return redirect(url_for("admin.users"), code=303)
+    if form.validate_on_submit() and _committed(form, lambda: service.invite_user(form.data)):
+        flash(f"Invitation sent to {form.email.data.strip().lower()}.", "success")
+        return redirect(url_for("admin.users"), code=303)
     return _user_form_page(form, None, 422 if form.errors else 200)
 
 
@@ -62,16 +68,9 @@ def edit_user(user_id: int):
     if request.method == "GET":
         form.roles.data = sorted(user.roles)
         form.home_site_id.data = user.home_site_id or 0
-    if form.validate_on_submit():
-        try:
-            service.update_user(user, form.data, current_user)
-        except service.AdminRuleError as error:
-            db.session.rollback()
-            getattr(form, error.field).errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(f"Saved changes to {user.name}.", "success")
-            return redirect(url_for("admin.users"), code=303)
+    if form.validate_on_submit() and _committed(form, lambda: service.update_user(user, form.data, current_user)):
+        flash(f"Saved changes to {user.name}.", "success")
+        return redirect(url_for("admin.users"), code=303)
     return _user_form_page(form, user, 422 if form.errors else 200)
 
 
@@ -115,17 +114,11 @@ def _sites_panel(form: SiteForm, status: int = 200):
 @bp.route("/sites", methods=["GET", "POST"])
 def sites():
     form = SiteForm()
-    if form.validate_on_submit():
-        try:
-            site = service.save_site(form.data)
-        except service.AdminRuleError as error:
-            getattr(form, error.field).errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(f"Added {site.name}.", "success")
-            if not is_htmx():
-                return redirect(url_for("admin.sites"), code=303)
-            form = SiteForm(formdata=None)
+    if form.validate_on_submit() and _committed(form, lambda: service.save_site(form.data)):
+        flash(f"Added {form.name.data.strip()}.", "success")
+        if not is_htmx():
+            return redirect(url_for("admin.sites"), code=303)
+        form = SiteForm(formdata=None)
     return _sites_panel(form, 422 if form.errors else 200)
 
 
@@ -133,18 +126,11 @@ def sites():
 def edit_site(site_id: int):
     site = _get_or_404(Site, site_id)
     form = SiteForm(obj=site)
-    if form.validate_on_submit():
-        try:
-            service.save_site(form.data, site)
-        except service.AdminRuleError as error:
-            db.session.rollback()
-            getattr(form, error.field).errors.append(error.message)
-        else:
-            db.session.commit()
-            if is_htmx():
-                return render_template("admin/_site_row.html", site=site)
-            flash(f"Saved {site.name}.", "success")
-            return redirect(url_for("admin.sites"), code=303)
+    if form.validate_on_submit() and _committed(form, lambda: service.save_site(form.data, site)):
+        if is_htmx():
+            return render_template("admin/_site_row.html", site=site)
+        flash(f"Saved {site.name}.", "success")
+        return redirect(url_for("admin.sites"), code=303)
     template = "admin/_site_edit_row.html" if is_htmx() else "admin/site_form.html"
     return render_template(template, form=form, site=site), 422 if form.errors else 200
 

@@ -2,28 +2,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from meetings.models.base import Base, UTCDateTime, utcnow
+from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
 from meetings.models.meeting import Meeting
 from meetings.models.user import User
 
 
-class ActionStatus(StrEnum):
+class ActionStatus(LabelledEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
     CANCELLED = "cancelled"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
-
-class ActionPriority(StrEnum):
+class ActionPriority(LabelledEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -52,6 +47,10 @@ class Action(Base):
     @property
     def owner_display(self) -> str:
         return self.owner.name if self.owner else self.owner_name
+
+    @property
+    def status_label(self) -> str:
+        return ActionStatus(self.status).label
 
     @property
     def is_closed(self) -> bool:

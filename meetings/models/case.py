@@ -7,13 +7,13 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from meetings.models.base import Base, UTCDateTime, utcnow
+from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
 from meetings.models.meeting import Meeting
 from meetings.models.site import Site
 from meetings.models.user import User
 
 
-class CaseKind(StrEnum):
+class CaseKind(LabelledEnum):
     DISCREPANCY = "discrepancy"
     NEAR_MISS = "near_miss"
     GREAT_PICKUP = "great_pickup"
@@ -21,7 +21,7 @@ class CaseKind(StrEnum):
     SYSTEM_ISSUE = "system_issue"
 
 
-class CaseStatus(StrEnum):
+class CaseStatus(LabelledEnum):
     SUBMITTED = "submitted"
     MORE_INFO = "more_info"
     DECLINED = "declined"

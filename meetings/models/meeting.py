@@ -3,22 +3,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from meetings.models.base import Base, UTCDateTime, utcnow
+from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
 from meetings.models.site import Site
 from meetings.models.user import User
 
 
-class MeetingScope(StrEnum):
+class MeetingScope(LabelledEnum):
     LOCAL = "local"
     REGIONAL = "regional"
 
 
-class MeetingStatus(StrEnum):
+class MeetingStatus(LabelledEnum):
     SCHEDULED = "scheduled"
     LIVE = "live"
     ENDED = "ended"
@@ -52,6 +51,10 @@ class Meeting(Base):
     site: Mapped[Site | None] = relationship(lazy="joined")
     chair: Mapped[User] = relationship(foreign_keys=[chair_id], lazy="joined")
     minute_taker: Mapped[User | None] = relationship(foreign_keys=[minute_taker_id])
+
+    @property
+    def status_label(self) -> str:
+        return MeetingStatus(self.status).label
 
     @property
     def length_minutes(self) -> int:

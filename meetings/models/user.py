@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from meetings.models.base import Base, UTCDateTime, utcnow
+from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
 from meetings.models.site import Site
 
 
@@ -33,17 +33,13 @@ ROLE_LABELS = {
 }
 
 
-class Profession(StrEnum):
+class Profession(LabelledEnum):
     CONSULTANT_RADIOLOGIST = "consultant_radiologist"
     TRAINEE_RADIOLOGIST = "trainee_radiologist"
     REPORTING_RADIOGRAPHER = "reporting_radiographer"
     RADIOGRAPHER = "radiographer"
     SONOGRAPHER = "sonographer"
     OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class ProfessionalBody(StrEnum):
