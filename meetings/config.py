@@ -77,5 +77,10 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, so a long meeting never expires a form
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024))),
+        # A submission carries up to three images; each is capped on its own too.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_REQUEST_BYTES", str(70 * 1024 * 1024))),
+        "MAX_IMAGE_BYTES": int(os.environ.get("MAX_IMAGE_BYTES", str(20 * 1024 * 1024))),
+        "MAX_IMAGE_PIXELS": int(os.environ.get("MAX_IMAGE_PIXELS", str(40_000_000))),
+        # NHS numbers 999 000 0000-999 999 9999 are for testing; real departments refuse them.
+        "ALLOW_TEST_NHS_NUMBERS": _bool("ALLOW_TEST_NHS_NUMBERS", False),
     }

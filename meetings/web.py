@@ -8,6 +8,7 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from meetings import nhs_number
 from meetings.extensions import db
 
 ERROR_MESSAGES = {
@@ -59,6 +60,7 @@ def render_error(code: int, message: str | None = None):
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["nhs_number"] = nhs_number.formatted
     app.jinja_env.globals["is_htmx"] = is_htmx
 
     @app.teardown_request

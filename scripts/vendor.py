@@ -18,7 +18,8 @@ VENDOR = ROOT / "static" / "vendor"
 def main() -> int:
     nhsuk = MODULES / "nhsuk-frontend" / "dist" / "nhsuk"
     htmx = MODULES / "htmx.org" / "dist" / "htmx.min.js"
-    missing = [str(p) for p in (nhsuk, htmx) if not p.exists()]
+    sortable = MODULES / "sortablejs" / "Sortable.min.js"
+    missing = [str(p) for p in (nhsuk, htmx, sortable) if not p.exists()]
     if missing:
         print("Front-end packages missing (run `npm ci`):", ", ".join(missing), file=sys.stderr)
         return 1
@@ -26,6 +27,8 @@ def main() -> int:
         shutil.rmtree(VENDOR)
     (VENDOR / "htmx").mkdir(parents=True)
     shutil.copy2(htmx, VENDOR / "htmx" / "htmx.min.js")
+    (VENDOR / "sortablejs").mkdir()
+    shutil.copy2(sortable, VENDOR / "sortablejs" / "Sortable.min.js")
 
     target = VENDOR / "nhsuk-frontend"
     shutil.copytree(nhsuk / "assets", target / "assets")
@@ -40,7 +43,7 @@ def main() -> int:
     (target / "nhsuk-frontend.min.css").write_text(css)
     js = (target / "nhsuk-frontend.min.js").read_text()
     (target / "nhsuk-frontend.min.js").write_text(re.sub(r"//# sourceMappingURL=\S+", "", js))
-    print(f"Vendored htmx and NHS.UK frontend into {VENDOR.relative_to(ROOT)}")
+    print(f"Vendored htmx, SortableJS and NHS.UK frontend into {VENDOR.relative_to(ROOT)}")
     return 0
 
 

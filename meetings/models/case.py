@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
@@ -20,14 +20,38 @@ class CaseKind(LabelledEnum):
     EDUCATIONAL = "educational"
     SYSTEM_ISSUE = "system_issue"
 
+    @property
+    def label(self) -> str:
+        return {
+            CaseKind.DISCREPANCY: "Discrepancy or error",
+            CaseKind.NEAR_MISS: "Near miss",
+            CaseKind.GREAT_PICKUP: "Great pickup or good spot",
+            CaseKind.EDUCATIONAL: "Educational case",
+            CaseKind.SYSTEM_ISSUE: "System or process issue",
+        }[self]
+
 
 class CaseStatus(LabelledEnum):
     SUBMITTED = "submitted"
-    MORE_INFO = "more_info"
+    MORE_INFO = "more_info"  # sent back to the submitter, who edits and resubmits
     DECLINED = "declined"
     ACCEPTED = "accepted"
     SCHEDULED = "scheduled"
     PRESENTED = "presented"
+
+
+class CameToLight(LabelledEnum):
+    RANDOM_REVIEW = "random_review"
+    MDT = "mdt"
+    DOUBLE_REPORTING = "double_reporting"
+    PEER_FEEDBACK = "peer_feedback"
+    CLINICAL_TEAM = "clinical_team"
+    COMPLAINT = "complaint"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return "MDT meeting" if self is CameToLight.MDT else super().label
 
 
 class Modality(StrEnum):
@@ -39,6 +63,10 @@ class Modality(StrEnum):
     MAMMOGRAPHY = "mammography"
     FLUOROSCOPY = "fluoroscopy"
     IR = "IR"
+
+    @property
+    def label(self) -> str:
+        return self.value if self.value.isupper() else self.value.capitalize()
 
 
 class Case(Base):
@@ -64,6 +92,10 @@ class Case(Base):
     discussion_notes: Mapped[str] = mapped_column(Text, default="")
     learning_points: Mapped[str] = mapped_column(Text, default="")
     discrepancy_type: Mapped[str | None] = mapped_column(String(32))
+    # What the chair told the submitter when declining or asking for more information.
+    triage_note: Mapped[str] = mapped_column(Text, default="")
+    reporter_notice_text: Mapped[str] = mapped_column(Text, default="")
+    reporter_notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -73,6 +105,47 @@ class Case(Base):
     identifiers: Mapped[CaseIdentifiers | None] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="raise"
     )
+    images: Mapped[list[CaseImage]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseImage.position", lazy="selectin"
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return CaseKind(self.kind).label
+
+    @property
+    def status_label(self) -> str:
+        return CaseStatus(self.status).label
+
+    @property
+    def has_reporter_notice(self) -> bool:
+        return self.reporter_notice_sent_at is not None
+
+
+class CaseImage(Base):
+    """A key image as uploaded: identifiable (DICOM headers, burned-in text), so never shown to an audience.
+
+    Images live in the database so every app server sees them. Until its case is saved, an upload waits
+    under the submission form's `upload_token`, so a form sent back with errors keeps its images.
+    """
+
+    __tablename__ = "case_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    upload_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    byte_size: Mapped[int]
+    caption: Mapped[str] = mapped_column(String(300), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    original: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case | None] = relationship(back_populates="images")
 
 
 class CaseIdentifiers(Base):

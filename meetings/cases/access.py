@@ -1,0 +1,30 @@
+"""Who may see a case and its identifiers. Everyone else is told the case does not exist (404)."""
+from __future__ import annotations
+
+from meetings.models import Case, Meeting, Role, User
+
+
+def chairs_site(user: User, site_id: int | None) -> bool:
+    """A chair at this site (their home site) may triage its cases and run its meetings."""
+    return user.has_role(Role.CHAIR) and site_id is not None and user.home_site_id == site_id
+
+
+def can_see_case(user: User, case: Case) -> bool:
+    """The submitter, the chairs of the case's site and of its meeting, and admins.
+
+    The same people may see the case's identifiers; every such view is audited by the caller.
+    """
+    if user.has_role(Role.ADMIN) or case.submitter_id == user.id:
+        return True
+    if chairs_site(user, case.site_id):
+        return True
+    return case.meeting is not None and case.meeting.chair_id == user.id
+
+
+def can_triage(user: User, case: Case) -> bool:
+    return user.has_role(Role.ADMIN) or chairs_site(user, case.site_id)
+
+
+def can_run(user: User, meeting: Meeting) -> bool:
+    """The meeting's own chair, the chairs of its site, and admins manage its queue."""
+    return user.has_role(Role.ADMIN) or meeting.chair_id == user.id or chairs_site(user, meeting.site_id)
