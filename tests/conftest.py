@@ -45,7 +45,10 @@ class Client(FlaskClient):
             headers = dict(kwargs.get("headers") or {})
             headers.setdefault("X-CSRFToken", self.csrf_token())
             kwargs["headers"] = headers
-        return super().open(*args, **kwargs)
+        # Each request gets an app context of its own, as in production: otherwise it would share the
+        # test's `g` (and Flask-Login's cached user) and database session with the test and other requests.
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 def _reset_schema(app) -> None:

@@ -133,3 +133,14 @@ def test_dicom_we_cannot_decompress_says_so():
     out = BytesIO()
     ds.save_as(out, enforce_file_format=True)
     assert "compressed in a way Lightbox cannot read" in rejected(out.getvalue())
+
+
+def test_truncated_files_are_refused_even_after_weasyprint_relaxes_pillow():
+    import weasyprint  # noqa: F401  (importing it sets ImageFile.LOAD_TRUNCATED_IMAGES = True)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    jpeg = picture("JPEG", (256, 256))
+    assert rejected(jpeg[: len(jpeg) // 2]) == "This JPEG file is damaged or incomplete"
+    assert rejected(png_claiming(20, 20)) == "This PNG file is damaged or incomplete"
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # left as WeasyPrint wants it

@@ -10,6 +10,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ROUTE_ROLES = {
     "admin.": {Role.ADMIN},
     "actions.": {Role.ADMIN, Role.CHAIR, Role.RISK},
+    "cases.triage": {Role.ADMIN, Role.CHAIR},
 }
 
 

@@ -46,8 +46,9 @@ class CaseForm(FlaskForm):
     site_id = SelectField("Site where it was reported", coerce=int,
                           validators=[DataRequired("Choose the site where it was reported")])
     reporter_id = SelectField("Reporter", coerce=int, description="Choose “Not a Lightbox user” for visiting and insourced reporters")
-    reporter_name = StringField("Reporter's name", validators=[Optional(), Length(max=200)])
-    reporter_email = EmailField("Reporter's email", validators=[Optional(), Email("Enter an email address like name@hospital.nhs.uk", check_deliverability=False)])
+    # No Optional() on these two: it would stop the check that one of reporter or name and email is given.
+    reporter_name = StringField("Reporter's name", validators=[Length(max=200)])
+    reporter_email = EmailField("Reporter's email", validators=[Length(max=254)])
     referrer_name = StringField("Referrer", validators=[Optional(), Length(max=200)])
 
     def __init__(self, *args, sites: list[Site], reporters: list[User], **kwargs):
@@ -81,7 +82,9 @@ class CaseForm(FlaskForm):
             raise ValidationError("Choose the reporter, or give the name of a reporter who is not a Lightbox user")
 
     def validate_reporter_email(self, field):
-        if not self.reporter_id.data and not (field.data or "").strip():
+        if (field.data or "").strip():
+            Email("Enter an email address like name@hospital.nhs.uk", check_deliverability=False)(self, field)
+        elif not self.reporter_id.data:
             raise ValidationError("Give the reporter's email, so they can be told about the meeting")
 
 

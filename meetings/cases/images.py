@@ -7,17 +7,20 @@ decoding, so a small file that claims a huge image cannot make the server alloca
 """
 from __future__ import annotations
 
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 
 import pydicom
 from pydicom.pixels import get_decoder
-from PIL import Image
+from PIL import Image, ImageFile
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8\xff"
 MEGABYTE = 1024 * 1024  # as MAX_CONTENT_LENGTH is configured
+_STRICT_LOCK = threading.Lock()
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "dicom": "application/dicom"}
 
 
@@ -77,10 +80,27 @@ def _check_picture(data: bytes, kind: str, max_pixels: int) -> tuple[int, int]:
             with Image.open(BytesIO(data), formats=[kind.upper()]) as img:
                 width, height = img.size
                 _check_pixels(width * height, max_pixels)
-                img.load()
+                with _strict_decoding():
+                    img.load()
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise ImageRejected(_too_large(max_pixels)) from exc
     return width, height
+
+
+@contextmanager
+def _strict_decoding():
+    """Refuse truncated data while decoding.
+
+    WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import, after which load() pads a
+    cut-off file silently. The lock keeps two checks from restoring each other's value.
+    """
+    with _STRICT_LOCK:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _check_dicom(data: bytes, max_pixels: int) -> tuple[int, int]:
