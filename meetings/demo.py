@@ -6,20 +6,29 @@ Running it twice changes nothing: each record is found by its natural key before
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
 from meetings import nhs_number
+from meetings.cases.images import check_upload
 from meetings.extensions import db
 from meetings.models import (
-    Action, ActionPriority, ActionStatus, Attendance, Case, CaseIdentifiers, CaseKind, CaseStatus,
+    Action, ActionPriority, ActionStatus, Attendance, Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus,
     Meeting, MeetingStatus, Minutes, MinutesStatus, Modality, Profession, ProfessionalBody, Role, Site,
     User, person_key,
 )
 
 DEMO_PASSWORD = "lightbox-demo-2026"
+DEMO_DICOM = Path(__file__).resolve().parent.parent / "demo" / "dicom"
+# Which demo case (by its index in CASES) shows which synthetic DICOM file, and the caption.
+CASE_IMAGES = {
+    0: ("ct-chest-nodule.dcm", "Axial CT, lung window: right upper lobe nodule"),
+    1: ("xr-wrist.dcm", "PA wrist"),
+    3: ("us-kidney-burned-in.dcm", "Longitudinal view; note the burned-in text"),
+}
 
 SITES = [
     ("Northgate General Hospital", "NGH"),
@@ -206,6 +215,14 @@ def _cases(sites, people, meetings) -> list[Case]:
                 reporter_email=reporter.email, referrer_name="Dr Felix Marchetti",
             )
             db.session.add(case)
+            if number in CASE_IMAGES:
+                filename, caption = CASE_IMAGES[number]
+                image = check_upload((DEMO_DICOM / filename).read_bytes(), max_bytes=10**7, max_pixels=10**7)
+                case.images.append(CaseImage(
+                    uploaded_by_id=case.submitter.id, kind=image.kind, content_type=image.content_type,
+                    width=image.width, height=image.height, byte_size=len(image.data), caption=caption,
+                    original=image.data,
+                ))
         cases.append(case)
     db.session.flush()
     return cases
