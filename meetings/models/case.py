@@ -110,6 +110,11 @@ class Case(Base):
     )
 
     @property
+    def short_title(self) -> str:
+        """How lists name a case, without identifying it: "CT chest", "Mammography breast"."""
+        return f"{Modality(self.modality).label} {self.body_region.lower()}".strip()
+
+    @property
     def kind_label(self) -> str:
         return CaseKind(self.kind).label
 
