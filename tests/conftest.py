@@ -111,12 +111,18 @@ def login_as(client, db):
     def sign_in(*roles, **fields):
         user = factories.make_user(*roles, **fields)
         db.session.commit()
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+        signed_in(client, user)
         return user
 
     return sign_in
+
+
+def signed_in(client: Client, user) -> Client:
+    """Put `user`'s Flask-Login session on `client`, as a successful sign-in would."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
 
 
 def is_fragment(body: bytes) -> bool:

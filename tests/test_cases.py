@@ -7,7 +7,7 @@ from PIL import Image
 
 from meetings.extensions import db as _db
 from meetings.models import AuditEvent, Case, CaseIdentifiers, CaseImage, CaseStatus, Role
-from tests.conftest import is_fragment
+from tests.conftest import is_fragment, signed_in
 from tests.factories import make_meeting, make_site, make_user
 
 DEMO_DICOM = Path(__file__).resolve().parent.parent / "demo" / "dicom"
@@ -116,10 +116,7 @@ def submitted(client, member):
 
 
 def as_user(app, user):
-    other = app.test_client()
-    with other.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-    return other
+    return signed_in(app.test_client(), user)
 
 
 def test_identifiers_are_shown_only_to_those_allowed_and_every_view_is_audited(app, client, member, submitted):

@@ -1,10 +1,10 @@
 """Queries over the action register."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from meetings.extensions import db
-from meetings.models import Action, ActionStatus, Meeting, MeetingScope, Role, User
+from meetings.models import Action, ActionStatus, Meeting, User
 
 PAGE_SIZE = 50
 
@@ -14,11 +14,7 @@ def open_actions(user: User, page: int = 1):
     query = (
         select(Action)
         .join(Action.meeting)
-        .where(Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]))
+        .where(Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]), Meeting.visible_to(user))
         .order_by(Action.due_on, Action.id)
     )
-    if not user.has_role(Role.ADMIN):
-        query = query.where(
-            or_(Meeting.scope == MeetingScope.REGIONAL, Meeting.site_id == user.home_site_id)
-        )
     return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)

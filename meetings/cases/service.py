@@ -49,6 +49,11 @@ def pending_images(upload_token: str, uploader: User) -> list[CaseImage]:
     return list(db.session.scalars(query.order_by(CaseImage.id)))
 
 
+def form_images(case: Case | None, upload_token: str, uploader: User) -> list[CaseImage]:
+    """The images a submission form shows: the case's own, then uploads still waiting under its token."""
+    return (case.images if case else []) + pending_images(upload_token, uploader)
+
+
 def update_images(images: list[CaseImage], captions: dict[int, str], removed: set[int]) -> None:
     for image in images:
         if image.id in removed:
@@ -85,7 +90,7 @@ def save_case(case: Case | None, submitter: User, data: dict, upload_token: str)
     resubmitted = case.status == CaseStatus.MORE_INFO
     case.status = CaseStatus.SUBMITTED
     db.session.flush()
-    for position, image in enumerate(case.images + pending_images(upload_token, submitter)):
+    for position, image in enumerate(form_images(case, upload_token, submitter)):
         image.case_id, image.upload_token, image.position = case.id, None, position
     db.session.flush()
     db.session.expire(case, ["images"])

@@ -68,7 +68,7 @@ def _image_edits() -> tuple[dict[int, str], set[int]]:
 
 
 def _case_form_page(form: CaseForm, case: Case | None):
-    images = (case.images if case else []) + service.pending_images(form.upload_token.data, current_user)
+    images = service.form_images(case, form.upload_token.data, current_user)
     status = 422 if request.method == "POST" else 200
     return render_template("cases/case_form.html", form=form, case=case, images=images), status
 
@@ -79,9 +79,7 @@ def _save(form: CaseForm, case: Case | None):
     valid = form.validate_on_submit()
     uploads_ok = _take_uploads(form)
     captions, removed = _image_edits()
-    service.update_images(
-        (case.images if case else []) + service.pending_images(form.upload_token.data, current_user), captions, removed
-    )
+    service.update_images(service.form_images(case, form.upload_token.data, current_user), captions, removed)
     if not (valid and uploads_ok):
         db.session.commit()  # keep the images that were fine
         return None
@@ -199,8 +197,7 @@ def _triage_response(case: Case, status: int = 200, **forms):
     return redirect(url_for("cases.triage"), code=303)
 
 
-def _triage_action(case_id: int, form_name: str, form, apply):
-    case = _case_or_404(case_id, access.can_triage)
+def _triage_action(case: Case, form_name: str, form, apply):
     if form.validate_on_submit():
         try:
             apply(case, form)
@@ -217,26 +214,26 @@ def _triage_action(case_id: int, form_name: str, form, apply):
 @role_required(Role.CHAIR, Role.ADMIN)
 def accept(case_id: int):
     case = _case_or_404(case_id, access.can_triage)
-    form = AcceptForm(meetings=service.upcoming_meetings_for(case), prefix=f"c{case.id}")
+    meetings = service.upcoming_meetings_for(case)
+    form = AcceptForm(meetings=meetings, prefix=f"c{case.id}")
 
     def apply(case, form):
-        meeting = next((m for m in service.upcoming_meetings_for(case) if m.id == form.meeting_id.data), None)
-        service.accept(case, meeting)
+        service.accept(case, next((m for m in meetings if m.id == form.meeting_id.data), None))
 
-    return _triage_action(case_id, "accept", form, apply)
+    return _triage_action(case, "accept", form, apply)
 
 
 @bp.post("/cases/<int:case_id>/decline")
 @role_required(Role.CHAIR, Role.ADMIN)
 def decline(case_id: int):
-    return _triage_action(case_id, "decline", TriageNoteForm(prefix=f"d{case_id}"),
+    return _triage_action(_case_or_404(case_id, access.can_triage), "decline", TriageNoteForm(prefix=f"d{case_id}"),
                           lambda case, form: service.decline(case, form.note.data))
 
 
 @bp.post("/cases/<int:case_id>/more-info")
 @role_required(Role.CHAIR, Role.ADMIN)
 def more_info(case_id: int):
-    return _triage_action(case_id, "more_info", TriageNoteForm(prefix=f"m{case_id}"),
+    return _triage_action(_case_or_404(case_id, access.can_triage), "more_info", TriageNoteForm(prefix=f"m{case_id}"),
                           lambda case, form: service.ask_for_more_info(case, form.note.data))
 
 

@@ -1,20 +1,15 @@
 """Which meetings a person sees on their home page."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from meetings.extensions import db
-from meetings.models import Meeting, MeetingScope, MeetingStatus, Role, User, utcnow
+from meetings.models import Meeting, MeetingStatus, User, utcnow
 
 
 def visible_meetings(user: User):
     """Meetings of the person's home site and the network's regional meetings; admins see all."""
-    query = select(Meeting).where(Meeting.status != MeetingStatus.CANCELLED)
-    if not user.has_role(Role.ADMIN):
-        query = query.where(
-            or_(Meeting.scope == MeetingScope.REGIONAL, Meeting.site_id == user.home_site_id)
-        )
-    return query
+    return select(Meeting).where(Meeting.status != MeetingStatus.CANCELLED, Meeting.visible_to(user))
 
 
 def upcoming_meetings(user: User, limit: int = 10) -> list[Meeting]:

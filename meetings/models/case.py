@@ -115,6 +115,10 @@ class Case(Base):
         return f"{Modality(self.modality).label} {self.body_region.lower()}".strip()
 
     @property
+    def came_to_light_label(self) -> str:
+        return CameToLight(self.came_to_light).label
+
+    @property
     def kind_label(self) -> str:
         return CaseKind(self.kind).label
 

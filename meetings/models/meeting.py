@@ -4,12 +4,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, String, Text, or_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
 from meetings.models.site import Site
-from meetings.models.user import User
+from meetings.models.user import Role, User
 
 
 class MeetingScope(LabelledEnum):
@@ -55,6 +55,13 @@ class Meeting(Base):
     @property
     def status_label(self) -> str:
         return MeetingStatus(self.status).label
+
+    @staticmethod
+    def visible_to(user: User) -> ColumnElement[bool]:
+        """Which meetings a person sees: their home site's and the network's regional ones; admins all."""
+        if user.has_role(Role.ADMIN):
+            return true()
+        return or_(Meeting.scope == MeetingScope.REGIONAL, Meeting.site_id == user.home_site_id)
 
     @property
     def length_minutes(self) -> int:
