@@ -4,7 +4,7 @@
 #   scripts/system-deps.sh test   also Chromium for the browser tests and poppler-utils for looking at PDFs
 set -euo pipefail
 
-want=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 [ "${1:-run}" = "test" ] && want+=(chromium poppler-utils)
 
 commands_missing=()

@@ -103,7 +103,18 @@ def test_queue_reorders_by_drag_and_drop(page, db):
     sign_in(page, chair.email, PASSWORD)
     page.goto(f"/meetings/{meeting.id}/queue")
     handles = page.locator(".lb-drag-handle")
-    handles.nth(2).drag_to(page.locator(".lb-queue__item").first, target_position={"x": 20, "y": 5})
+    # As a hand drags: press, move over each item in turn (SortableJS animates every swap), release.
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    handle = handles.nth(2).bounding_box()
+    top = page.locator(".lb-queue__item").first.bounding_box()
+    page.mouse.move(handle["x"] + 5, handle["y"] + 5)
+    page.mouse.down()
+    for y in range(int(handle["y"]), int(top["y"]) - 1, -25):
+        page.mouse.move(handle["x"] + 5, y)
+        page.wait_for_timeout(20)
+    page.mouse.move(handle["x"] + 5, top["y"] + 3)
+    page.wait_for_timeout(200)
+    page.mouse.up()
     expect(page.locator(".lb-queue__title a").first).to_have_text("MR spine")
     page.reload()
     assert queue_titles(page) == ["MR spine", "MR head", "MR neck"]
