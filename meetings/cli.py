@@ -14,6 +14,7 @@ from meetings.models import Role, Site, User
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(anonymise_text)
 
 
 @click.command("create-user")
@@ -58,3 +59,33 @@ def seed_demo(if_empty: bool) -> None:
     click.echo("Demo sign-ins (password for all: " + demo.DEMO_PASSWORD + "):")
     for email, roles in demo.DEMO_SIGN_INS:
         click.echo(f"  {email:<34} {roles}")
+
+
+@click.command("anonymise-text")
+def anonymise_text() -> None:
+    """Scrub JSON Lines from standard input: {"text": ..., "known": {...}} in, {"text", "findings"} out.
+
+    One output line for every input line, in order; a line that cannot be read gets {"error": ...} and
+    the run goes on. Offsets count Unicode code points in the input text.
+    """
+    import json
+    import sys
+
+    from meetings.anonymise.text import Known, scrub
+
+    for line in sys.stdin:
+        try:
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON: {exc}") from None
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError('each line must be an object with a "text" string')
+            known = Known.from_json(item.get("known") or {})
+            result = scrub(item["text"], known)
+            answer = {"text": result.text,
+                      "findings": [{"kind": f.kind, "start": f.start, "end": f.end} for f in result.findings]}
+        except ValueError as exc:
+            answer = {"error": str(exc)}
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

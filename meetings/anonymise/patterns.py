@@ -1,0 +1,265 @@
+"""Identifiers found by their shape alone: NHS numbers, dates, postcodes, phone numbers, names after titles...
+
+Each detector yields `Candidate`s; `text.scrub` decides which survive. The patterns lean towards recall: a
+false positive costs the chair one click in review, a miss puts a patient on the projector.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from meetings.anonymise.vocabulary import (
+    EPONYM_HEADS, NOT_A_NAME, ROLE_PHRASES, TITLES, TRAILING_ROLES,
+)
+from meetings.nhs_number import is_valid as is_valid_nhs_number
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str
+    start: int
+    end: int
+    # A weak candidate is one bare word that could also be clinical ("Baker" in "Baker's cyst"); it gives way
+    # to a clinical term around it.
+    weak: bool = False
+    own: bool = False
+
+
+def _alternation(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+# --- dates ------------------------------------------------------------------------------------------
+
+# "may" the verb is everywhere in reports, so the month is recognised only when capitalised.
+MONTH = (r"(?:(?i:january|february|march|april|june|july|august|september|october|november|december"
+         r"|(?:jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?)|May|MAY)")
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
+_YEAR = r"(?:\d{4}|'?\d{2})"
+_WEEKDAY = r"(?:(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)"
+_DATE_PATTERNS = [
+    # 03/04/1956, 3.4.56, 03-04-1956 (the same separator twice)
+    re.compile(r"(?<![\w./-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/]|[.-]\d)"),
+    # 1956-04-03, 1956/04/03, 1956.04.03
+    re.compile(r"(?<![\w./-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\w/]|[.-]\d)"),
+    # 3 April 1956, 3rd of April 1956, 03-Apr-1956, Tuesday 3 April, 3rd Apr '56
+    re.compile(rf"(?<![\w/]){_WEEKDAY}?(?:the\s+)?{_DAY}(?:\s+of)?[\s/.-]*{MONTH}(?![a-z])(?:[\s/.,-]*{_YEAR}(?![\w/]))?"),
+    # April 3, 1956; Apr 3rd 1956; April 3
+    re.compile(rf"(?<![\w/]){_WEEKDAY}?{MONTH}(?![a-z])\s+(?:the\s+)?{_DAY}(?![\w/:.]|\.\d)(?:,?\s+{_YEAR}(?![\w/]))?"),
+    # April 1956, Apr '56
+    re.compile(rf"(?<![\w/]){MONTH}(?![a-z]),?\s+(?:\d{{4}}|'\d{{2}})(?![\w/])"),
+    # 04/1956 (month and four-digit year; "6/12" and "2/52" are durations and stay)
+    re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\w/])"),
+]
+
+
+def _numeric_date_is_plausible(a: str, b: str) -> bool:
+    """Day and month either way round (UK first, but a US-style date is still a date)."""
+    x, y = int(a), int(b)
+    return (1 <= x <= 31 and 1 <= y <= 12) or (1 <= x <= 12 and 1 <= y <= 31)
+
+
+def dates(text: str) -> Iterator[Candidate]:
+    for index, pattern in enumerate(_DATE_PATTERNS):
+        for m in pattern.finditer(text):
+            if index == 0 and not _numeric_date_is_plausible(m.group(1), m.group(3)):
+                continue
+            if index == 1 and not _numeric_date_is_plausible(m.group(4), m.group(3)):
+                continue
+            yield Candidate("date", m.start(), m.end())
+
+
+def parse_dates(text: str) -> Iterator[tuple[int, int, date]]:
+    """Dates in `text` that name a whole day, with where they are; for matching a record's own dates."""
+    for m in _DATE_PATTERNS[0].finditer(text):
+        for day, month in ((m.group(1), m.group(3)), (m.group(3), m.group(1))):
+            parsed = _make_date(m.group(4), month, day)
+            if parsed:
+                yield m.start(), m.end(), parsed
+    for m in _DATE_PATTERNS[1].finditer(text):
+        parsed = _make_date(m.group(1), m.group(3), m.group(4))
+        if parsed:
+            yield m.start(), m.end(), parsed
+
+
+def _make_date(year: str, month: str, day: str) -> date | None:
+    y = int(year)
+    if len(year) == 2:
+        y += 1900 if y > 30 else 2000
+    try:
+        return date(y, int(month), int(day))
+    except ValueError:
+        return None
+
+
+# --- numbers ----------------------------------------------------------------------------------------
+
+_TEN_DIGITS = re.compile(r"(?<![\w.])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w]|\.\d)")
+_LONG_ID = re.compile(r"(?<![\w/.-])(?:[A-Za-z]{1,4}[-/]?)?\d{6,}[A-Za-z]?(?![\w/]|\.\d)")
+_LETTERED_ID = re.compile(r"(?<![\w/.-])[A-Z]{1,4}[-/]?\d{5}[A-Z]?(?![\w/]|\.\d)")
+_LABELLED_ID = re.compile(
+    r"(?i:\b(?:mrn|pid|rxh?|crn|chi|hosp(?:ital)?\.?\s*(?:no|number|num|id)|unit\s*(?:no|number)"
+    r"|acc(?:ession)?\.?\s*(?:no|number|num)?|nhs\s*(?:no|number|num)|case\s*(?:no|number)|ref(?:erence)?"
+    r"\.?\s*(?:no|number)?|episode\s*(?:no|number)?|patient\s*(?:id|no|number)|id|study\s*(?:id|no))"
+    r")\.?\s*(?:[:#]|is)?\s*(?P<id>[A-Za-z]{0,4}[-/]?\d[\dA-Za-z/-]{2,})"
+)
+
+
+def numbers(text: str) -> Iterator[Candidate]:
+    for m in _TEN_DIGITS.finditer(text):
+        kind = "nhs_number" if is_valid_nhs_number(m.group()) else "identifier"
+        yield Candidate(kind, m.start(), m.end())
+    for pattern in (_LONG_ID, _LETTERED_ID):
+        for m in pattern.finditer(text):
+            yield Candidate("identifier", m.start(), m.end())
+    for m in _LABELLED_ID.finditer(text):
+        yield Candidate("identifier", m.start("id"), m.end("id"))
+
+
+# --- contact details -------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|\(?0)\d(?:[\s)-]{0,2}\d){8,10}(?!\d)")
+_EXTENSION = re.compile(r"(?i:\b(?:ext|extn|extension|bleep|pager|tel|telephone|phone|mobile|mob|tel\.?\s*no)"
+                        r"\.?\s*(?:no\.?)?\s*[:#]?\s*)(?P<number>\d{3,6})(?!\d)")
+# Outward code, space, inward code; the inward letters never include C I K M O V, which spares "5 mm".
+_POSTCODE = re.compile(r"(?<![\w-])(?i:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?)\s*\d(?i:[ABD-HJLNP-UW-Z]{2})(?!\w)")
+_ORDINAL_INCODE = re.compile(r"\d(?:st|nd|rd|th)$")
+_STREET = (r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Cl|Way|Crescent|Cres|Place|Pl|Court|Ct"
+           r"|Gardens|Gdns|Grove|Gr|Terrace|Terr|Hill|Park|Square|Sq|Mews|Row|Walk|Rise|View|Green|Vale"
+           r"|Parade|Boulevard|Crossing|Meadow|Meadows|Fields|Heights|Wharf|Quay|Yard|Hollow|Chase)")
+_ADDRESS = re.compile(
+    rf"(?:\b(?:Flat|Apartment|Apt|Unit|Room)\s+\d+[A-Za-z]?,?\s+)?(?<![\w.])\d{{1,4}}[A-Za-z]?,?\s+"
+    rf"(?:[A-Z][A-Za-z'’-]+\s+){{1,3}}{_STREET}\b\.?"
+    rf"(?:,\s*(?:[A-Z][A-Za-z'’-]+)(?:\s+[A-Z][A-Za-z'’-]+){{0,2}}(?=\s*,|\s*$|\s+[A-Z]{{1,2}}\d))*"
+)
+_NAMED_HOUSE = re.compile(rf"\b(?:Flat|Apartment|Apt)\s+\d+[A-Za-z]?(?:,\s*[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+)*"
+                          rf"\s+(?:House|Court|Lodge|Mansions|Tower|Building))?")
+_PLACE_BEFORE_POSTCODE = re.compile(r"(?:,?\s*[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){0,2}){1,3},?\s*$")
+
+
+def contacts(text: str) -> Iterator[Candidate]:
+    for m in _EMAIL.finditer(text):
+        yield Candidate("email", m.start(), m.end())
+    for m in _PHONE.finditer(text):
+        digits = sum(c.isdigit() for c in m.group())
+        if 10 <= digits <= 13:
+            yield Candidate("phone", m.start(), m.end())
+    for m in _EXTENSION.finditer(text):
+        yield Candidate("phone", m.start("number"), m.end("number"))
+    for m in _ADDRESS.finditer(text):
+        yield Candidate("address", m.start(), m.end())
+    for m in _NAMED_HOUSE.finditer(text):
+        yield Candidate("address", m.start(), m.end())
+    for m in _POSTCODE.finditer(text):
+        if _ORDINAL_INCODE.search(m.group()):
+            continue
+        start = m.start()
+        # The town before a postcode ("Westbrook, NG7 2UH") identifies as much as the postcode does.
+        line_start = text.rfind("\n", 0, start) + 1
+        place = _PLACE_BEFORE_POSTCODE.search(text, line_start, start)
+        if place and "," in text[place.start():start]:
+            yield Candidate("address", place.start() + len(place.group()) - len(place.group().lstrip(", ")), start)
+        yield Candidate("postcode", start, m.end())
+
+
+# --- people and places ------------------------------------------------------------------------------
+
+_SP = r"[^\S\n]"  # a space that does not cross a line: a name never runs on into the next heading
+_NAME_WORD = r"(?:O['’][A-Z][a-z]+|Mc[A-Z][a-z]+|[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
+_INITIAL = r"(?:[A-Z]\.?)"
+_TITLE = rf"(?:\b(?P<title>{_alternation(TITLES)}|{_alternation(t.upper() for t in TITLES)})\b\.?)"
+_NAME_AFTER_TITLE = re.compile(
+    rf"{_TITLE}{_SP}*(?P<name>(?:{_INITIAL}{_SP}*){{0,3}}{_NAME_WORD}(?:{_SP}+{_NAME_WORD}){{0,2}})")
+_NAME_AFTER_ROLE = re.compile(
+    rf"\b(?i:{_alternation(ROLE_PHRASES)})(?![\w/]){_SP}*[:,(-]?{_SP}*(?:{_TITLE}{_SP}*)?"
+    rf"(?P<name>(?:{_INITIAL}{_SP}+){{0,2}}{_NAME_WORD}(?:{_SP}+(?:{_INITIAL}{_SP}+)?{_NAME_WORD}){{0,2}})"
+)
+_NAME_BEFORE_ROLE = re.compile(
+    rf"(?P<name>{_NAME_WORD}(?:{_SP}+{_NAME_WORD}){{0,2}}){_SP}*(?:\(|,{_SP}*)(?:his|her|their|the{_SP}+)?{_SP}*"
+    rf"(?i:{_alternation(TRAILING_ROLES)})\b"
+)
+_HOSPITAL_WORD = r"(?:St\.?|Saint|[A-Z][A-Za-z'’&-]*)"
+_HOSPITAL = re.compile(
+    rf"(?:{_HOSPITAL_WORD}\s+){{1,5}}(?:Hospitals?|Infirmary|Medical\s+Centre|Health\s+Centre|Medical\s+Practice"
+    rf"|Hospice|Health\s+Park|Treatment\s+Centre|Surgery|Clinic)\b(?:\s+of\s+[A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)?"
+    rf"(?:\s+(?:NHS\s+)?(?:Foundation\s+)?(?:Trust|FT))?"
+    rf"|(?:{_HOSPITAL_WORD}\s+){{1,5}}NHS\s+(?:Foundation\s+)?Trust"
+)
+_SERVICE_SUFFIX = re.compile(r"(?:Surgery|Clinic)$")
+_EPONYM = re.compile(
+    rf"\b[A-Z][a-z]+(?:['’]s)?(?:[-\s][A-Z][a-z]+(?:['’]s)?)?\s+(?i:{_alternation(EPONYM_HEADS)})\b"
+    rf"|\b[A-Z][a-z]+['’]s\b(?!\s+[A-Z])|\b[A-Z][a-z]+-[A-Z][a-z]+\b"
+)
+
+
+def _name_words_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Trim a run of capitalised words at the first that is not a name ("Karen Radiology" -> "Karen")."""
+    cursor = start
+    last_end = None
+    for word in re.finditer(r"\S+", text[start:end]):
+        bare = word.group().strip(".,;:()").lower()
+        if bare.endswith(("'s", "’s")):
+            bare = bare[:-2]
+        if bare in NOT_A_NAME or not bare:
+            break
+        last_end = start + word.end()
+        if word.group().endswith(("'s", "’s")):
+            last_end -= 2  # the possessive stays: "[NAME]'s team"
+        cursor = last_end
+    if last_end is None:
+        return None
+    return start, cursor
+
+
+def people(text: str) -> Iterator[Candidate]:
+    for m in _NAME_AFTER_TITLE.finditer(text):
+        title = m.group("title")
+        if len(title) > 1 and title.isupper() and not m.group("name").isupper():
+            continue  # "MR Brain" is a scan; "MR JOHN SMITH" is a man
+        span = _name_words_span(text, m.start("name"), m.end("name"))
+        if span:
+            yield Candidate("name", m.start(), span[1])
+    for pattern in (_NAME_AFTER_ROLE, _NAME_BEFORE_ROLE):
+        for m in pattern.finditer(text):
+            span = _name_words_span(text, m.start("name"), m.end("name"))
+            if span:
+                yield Candidate("name", *span)
+
+
+_LEADING_FUNCTION_WORDS = re.compile(
+    r"^(?:(?:The|At|To|From|In|Into|A|An|And|Or|Of|On|By|For|With|Under|Our|Her|His|Their|Via|Seen|Scanned|"
+    r"Imaged|Attended|Reported|Treated|Sent|Moved|Transferred|Admitted|Discharged|Referred|Patient|Previously|"
+    r"Also|Then|Now|Known|Followed|Presented|Returned)\s+)+")
+
+
+def places(text: str) -> Iterator[Candidate]:
+    for m in _HOSPITAL.finditer(text):
+        matched = m.group()
+        lead = _LEADING_FUNCTION_WORDS.match(matched)
+        start = m.start() + (lead.end() if lead else 0)
+        if _SERVICE_SUFFIX.search(matched.rstrip()):
+            # "Fracture Clinic" and "Day Surgery" are services; "Mill Lane Surgery" is a place.
+            words = [w.lower() for w in text[start:m.end()].split()[:-1]]
+            if not words or any(w in NOT_A_NAME or w in _SERVICE_WORDS for w in words):
+                continue
+        yield Candidate("site", start, m.end())
+
+
+_SERVICE_WORDS = frozenset("""
+fracture rapid access day pain outpatient outpatients eye dental fertility antenatal memory sleep diabetes
+diabetic chest heart lung bone spinal spine hand foot knee hip shoulder skin plastic minor major injuries
+injury walk-in urgent care treatment private one-stop one stop virtual nurse-led led joint lymphoedema
+vascular breast colorectal thyroid voice swallow falls specialist
+""".split())
+
+
+def clinical_terms(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of eponyms and similar clinical names, which a bare name word must not be cut out of."""
+    for m in _EPONYM.finditer(text):
+        yield m.start(), m.end()
+
+
+DETECTORS = (dates, numbers, contacts, people, places)

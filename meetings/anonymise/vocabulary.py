@@ -1,0 +1,90 @@
+"""Word lists the text scrubber consults: what introduces a name, and what is never one."""
+from __future__ import annotations
+
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Doctor", "Prof", "Professor", "Sister", "Sr", "Nurse", "Rev",
+          "Reverend", "Sir", "Dame", "Lady", "Lord", "Master", "Matron")
+
+# Phrases after which a capitalised word is a person: "discussed with Karen", "daughter (Karen Hill)".
+ROLE_PHRASES = (
+    "discussed with", "d/w", "spoke to", "spoke with", "spoken to", "speaking to", "talked to", "talked with",
+    "reported by", "verified by", "authorised by", "authorized by", "dictated by", "typed by", "transcribed by",
+    "seen by", "reviewed by", "examined by", "scanned by", "performed by", "requested by", "referred by",
+    "signed by", "electronically signed by", "approved by", "checked by", "second read by", "double reported by",
+    "handed over to", "escalated to", "informed", "phoned", "telephoned", "rang", "contacted", "emailed",
+    "copied to", "cc", "attn", "dear", "under the care of", "care of", "c/o", "known to",
+    "daughter", "son", "husband", "wife", "partner", "mother", "mum", "father", "dad", "brother", "sister",
+    "niece", "nephew", "grandson", "granddaughter", "aunt", "uncle", "carer", "friend", "neighbour",
+    "next of kin", "nok", "gp", "consultant", "registrar", "radiologist", "radiographer", "sonographer",
+    "surgeon", "physician", "clinician", "colleague", "reporter", "referrer", "referring clinician",
+    "patient", "pt", "patient name", "name", "signed", "signature", "contact",
+)
+
+# Roles a name may be followed by, in brackets or after a comma: "Karen Hill (daughter)".
+TRAILING_ROLES = ("daughter", "son", "husband", "wife", "partner", "mother", "father", "brother", "sister",
+                  "niece", "nephew", "carer", "friend", "neighbour", "next of kin", "nok", "gp", "patient")
+
+# Capitalised words that follow a title or a role phrase without being a name ("discussed with Urology").
+NOT_A_NAME = frozenset("""
+the a an and or of to in on at for with by from re regarding about as is was were be been has had have will
+would could should can may might must this that these those today tonight yesterday tomorrow please thanks thank
+who which whom he she they we i it his her their our my your its him them us no not yes all any each both
+team teams same other another further later also there here then than when where what how why if but so
+consultant consultants radiologist radiologists radiographer radiographers sonographer sonographers registrar
+registrars spr str st1 st2 st3 st4 st5 fy1 fy2 sho surgeon surgeons physician physicians nurse nurses staff
+on-call oncall reporter referrer clinician clinicians colleague colleagues patient patients family relative
+relatives doctor doctors gp gps trainee trainees fellow fellows locum duty lead head chief
+radiology surgery surgical medicine medical oncology urology orthopaedics orthopaedic orthopaedic ortho
+respiratory cardiology cardiac gastroenterology gastro haematology neurology neurosurgery neurosurgical
+paediatrics paediatric obstetrics gynaecology ent ophthalmology vascular breast colorectal upper lower gi
+hepatobiliary hpb renal nephrology rheumatology dermatology endocrinology stroke trauma emergency ed ae a&e
+icu itu hdu ward wards department dept clinic theatre theatres mdt mdm microbiology pathology histology
+histopathology cytology pharmacy physio physiotherapy acute general nuclear interventional ir ct mri mr us xr
+pet nm dexa imaging pacs ris reporting ultrasound fluoroscopy mammography screening maxfax plastics
+hospital hospitals trust board unit service services governance risk safety datix incident
+monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+january february march april june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec
+left right bilateral normal abnormal findings impression conclusion report reports clinical history
+comparison technique opinion addendum summary outcome learning note notes discussion plan action actions
+brain head neck chest abdomen pelvis spine cervical thoracic lumbar knee hip shoulder wrist ankle elbow hand
+foot liver kidney kidneys lung lungs heart bowel colon thorax cxr axr ctpa mrcp ctca ctc pe echo ecg bloods
+contrast consent amu sau cdu ccu eau mau sdec ambulatory urgent routine
+dob d.o.b nhs mrn hosp ref tel age aged yo address postcode dod crn pid id no number tel mob email
+""".split())
+
+# Clinical head nouns that make "Capitalised word + noun" an eponym, not a person: "Baker's cyst".
+EPONYM_HEADS = (
+    "disease", "diseases", "fracture", "fractures", "cyst", "cysts", "lesion", "lesions", "defect", "sign",
+    "signs", "tumour", "tumor", "lymphoma", "sarcoma", "oesophagus", "esophagus", "node", "nodes", "neuroma",
+    "diverticulum", "syndrome", "criteria", "classification", "segment", "segments", "score", "scale", "grade",
+    "line", "lines", "unit", "units", "abscess", "injury", "deformity", "triad", "ligament", "canal", "capsule",
+    "bursa", "space", "pouch", "duct", "hernia", "angle", "view", "position", "manoeuvre", "maneuver", "test",
+    "phenomenon", "aneurysm", "ulcer", "nodule", "nodules", "malformation", "anomaly", "procedure", "operation",
+    "repair", "shunt", "catheter", "tube", "stent", "valve", "gland", "glands", "foramen", "fissure",
+    "fossa", "ring", "cell", "cells", "body", "bodies", "vein", "artery", "type", "stage", "staging", "system",
+    "appearance", "pattern", "effect", "lesion", "spot", "spots", "sclerosis", "palsy", "dementia", "arthritis",
+    "osteochondrosis", "apophysitis", "fasciitis", "thyroiditis", "encephalopathy", "hamartoma", "polyp",
+    "polyps", "carcinoma", "neuralgia", "contracture", "tenosynovitis", "deformities", "rule", "rules",
+)
+
+# Words common in English (or in reports) that are also names: matched only when capitalised.
+COMMON_WORDS = frozenset("""
+may will mark rose hope grace joy faith dawn summer autumn april june august bill bob pat sue jack frank ray
+rob jay guy sky iris ivy holly heather lily daisy violet ruby amber pearl crystal honey sandy rusty young old
+brown white black green grey gray gold silver long short little small large hill mill wood woods stone field
+fields brook brooks lake marsh moss reed rush bush bell hall house king knight lord bishop dean page cook baker
+smith turner carter walker taylor mason porter hunter fisher butler cooper archer barber farmer miller painter
+potter shepherd weaver ward bone bones head heart hand foot arm back chest lung neck best good love wise strong
+swift sharp bright sweet fair free noble close case cross rich power price cash bank banks street lane way
+north south east west english french scott lamb fox wolf bird crow swan drake hawk finch bull hart buck doe
+salmon trout pike fish cole frost snow rain winter day root wall walls bridge gate gates church chapel major
+minor child mass fine well wells low high lee chase hunt wade will penny bishop dale glen ash oak birch
+""".split())
+
+# Words in a site's name that identify nothing on their own ("General" in "Northgate General Hospital").
+GENERIC_SITE_WORDS = frozenset("""
+the of and st saint royal general district university universities hospital hospitals infirmary community
+nhs trust foundation teaching memorial children's childrens women's womens city county regional national
+healthcare health care services centre center medical clinic surgery hospice park treatment diagnostic
+imaging new old north south east west upper lower great little united group
+""".split())
