@@ -36,12 +36,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     from meetings.actions.views import bp as actions_bp
     from meetings.admin.views import bp as admin_bp
     from meetings.auth.views import bp as auth_bp
+    from meetings.cases.review_views import bp as review_bp
     from meetings.cases.views import bp as cases_bp
     from meetings.home.views import bp as home_bp
 
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)
-    for blueprint in (auth_bp, home_bp, cases_bp, admin_bp, actions_bp):
+    for blueprint in (auth_bp, home_bp, cases_bp, review_bp, admin_bp, actions_bp):
         app.register_blueprint(blueprint)
     return app

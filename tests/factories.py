@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 from werkzeug.security import generate_password_hash
 
 from meetings.extensions import db
-from meetings.models import Action, Meeting, Role, Site, User
+from meetings.cases.images import check_upload
+from meetings.models import Action, Case, CaseIdentifiers, CaseImage, CaseStatus, Meeting, Role, Site, User
 
 PASSWORD = "correct-horse-battery"
 # Hashing is slow on purpose; one hash serves every factory-made user.
@@ -66,3 +67,30 @@ def make_action(meeting: Meeting, owner: User, due_in_days: int = 14, **fields) 
     db.session.add(action)
     db.session.flush()
     return action
+
+
+def make_case(submitter: User, meeting: Meeting | None = None, identifiers: dict | None = None,
+              images: tuple[tuple[bytes, str], ...] = (), **fields) -> Case:
+    """A case (scheduled into `meeting` when given) with identifiers and (image bytes, caption) pairs."""
+    fields.setdefault("status", CaseStatus.SCHEDULED if meeting else CaseStatus.ACCEPTED)
+    case = Case(
+        submitter_id=submitter.id, site_id=fields.pop("site_id", meeting.site_id if meeting else submitter.home_site_id),
+        meeting_id=meeting.id if meeting else None, queue_position=0 if meeting else None,
+        kind=fields.pop("kind", "discrepancy"), modality=fields.pop("modality", "CT"),
+        body_region=fields.pop("body_region", "Chest"),
+        clinical_question=fields.pop("clinical_question", "Cough for six weeks. ?Mass"),
+        report_text=fields.pop("report_text", "No focal lung lesion."),
+        outcome_text=fields.pop("outcome_text", "A 14 mm nodule in the right upper lobe on the follow-up CT."),
+        **fields,
+    )
+    case.identifiers = CaseIdentifiers(**(identifiers or {}))
+    db.session.add(case)
+    db.session.flush()
+    for position, (data, caption) in enumerate(images):
+        checked = check_upload(data, max_bytes=20 * 1024 * 1024, max_pixels=40_000_000)
+        db.session.add(CaseImage(case_id=case.id, uploaded_by_id=submitter.id, kind=checked.kind,
+                                 content_type=checked.content_type, width=checked.width, height=checked.height,
+                                 byte_size=len(data), caption=caption, position=position, original=data))
+    db.session.flush()
+    db.session.expire(case, ["images"])
+    return case

@@ -28,3 +28,13 @@ def can_triage(user: User, case: Case) -> bool:
 def can_run(user: User, meeting: Meeting) -> bool:
     """The meeting's own chair, the chairs of its site, and admins manage its queue."""
     return user.has_role(Role.ADMIN) or meeting.chair_id == user.id or chairs_site(user, meeting.site_id)
+
+
+def can_review(user: User, case: Case) -> bool:
+    """Chairs who triage the case or run its meeting approve its anonymisation."""
+    return can_triage(user, case) or (case.meeting is not None and can_run(user, case.meeting))
+
+
+def can_watch(user: User, case: Case) -> bool:
+    """The meeting's audience sees a case's anonymised form: anyone who can see the meeting it is in."""
+    return case.meeting is not None and case.meeting.is_visible_to(user)

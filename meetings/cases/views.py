@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from meetings.cases import access, service
+from meetings.cases import access, review, service
 from meetings.cases.forms import AcceptForm, AllowanceForm, CaseForm, NoticeForm, TriageNoteForm
 from meetings.cases.images import ImageRejected, check_upload
 from meetings.extensions import db
@@ -139,8 +139,10 @@ def detail(case_id: int):
     case = _case_or_404(case_id)
     identifiers = service.load_identifiers(case, current_user)
     db.session.commit()
+    can_review = access.can_review(current_user, case)
     return render_template("cases/detail.html", case=case, identifiers=identifiers,
-                           can_triage=access.can_triage(current_user, case))
+                           can_triage=access.can_triage(current_user, case), can_review=can_review,
+                           review_state=review.state_of(case) if can_review else None)
 
 
 @bp.get("/cases/<int:case_id>/images/<int:image_id>")
@@ -243,7 +245,8 @@ def _queue_response(meeting: Meeting, status: int = 200, error: str | None = Non
     cases = service.queue(meeting)
     template = "cases/_queue.html" if is_htmx() else "cases/queue.html"
     return render_template(template, meeting=meeting, cases=cases, total=service.total_minutes(cases),
-                           error=error, needs_notice=service.needs_reporter_notice), status
+                           error=error, needs_notice=service.needs_reporter_notice,
+                           review_state=review.state_of), status
 
 
 @bp.get("/meetings/<int:meeting_id>/queue")

@@ -3,7 +3,9 @@ from meetings.models.action import Action, ActionPriority, ActionStatus
 from meetings.models.attendance import Attendance, person_key
 from meetings.models.audit import AuditEvent
 from meetings.models.base import Base, utcnow
-from meetings.models.case import CameToLight, Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus, Modality
+from meetings.models.case import (
+    CameToLight, Case, CaseIdentifiers, CaseImage, CaseKind, CaseReview, CaseStatus, Modality,
+)
 from meetings.models.meeting import Meeting, MeetingScope, MeetingStatus
 from meetings.models.minutes import Minutes, MinutesStatus
 from meetings.models.site import Site
@@ -11,7 +13,7 @@ from meetings.models.user import Profession, ProfessionalBody, Role, User, UserR
 
 __all__ = [
     "Action", "ActionPriority", "CameToLight", "CaseImage", "ActionStatus", "Attendance", "AuditEvent", "Base", "Case",
-    "CaseIdentifiers", "CaseKind", "CaseStatus", "Meeting", "MeetingScope", "MeetingStatus",
+    "CaseIdentifiers", "CaseKind", "CaseReview", "CaseStatus", "Meeting", "MeetingScope", "MeetingStatus",
     "Minutes", "MinutesStatus", "Modality", "Profession", "ProfessionalBody", "Role", "Site",
     "User", "UserRole", "person_key", "utcnow",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
@@ -108,6 +108,7 @@ class Case(Base):
     images: Mapped[list[CaseImage]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseImage.position", lazy="selectin"
     )
+    review: Mapped[CaseReview | None] = relationship(back_populates="case", cascade="all, delete-orphan")
 
     @property
     def short_title(self) -> str:
@@ -152,6 +153,11 @@ class CaseImage(Base):
     caption: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(default=0)
     original: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The PNG an audience may see: pixels only, with the chair's redaction boxes burned in. Made again
+    # from `original` whenever the boxes change; null until first made.
+    anonymised: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # [[x, y, width, height], ...] in the anonymised image's pixels.
+    redaction_boxes: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     case: Mapped[Case | None] = relationship(back_populates="images")
@@ -178,3 +184,26 @@ class CaseIdentifiers(Base):
     referrer_name: Mapped[str] = mapped_column(String(200), default="")
 
     case: Mapped[Case] = relationship(back_populates="identifiers")
+
+
+class CaseReview(Base):
+    """The chair's anonymisation review: what was approved for the room, and against which version.
+
+    `fingerprint` digests everything identifiable about the case at approval (its text, identifiers and
+    images); when the case changes the digest no longer matches and the case must be reviewed again. The
+    chair's extra redactions and restored words outlive a stale review, so re-reviewing starts from them.
+    """
+
+    __tablename__ = "case_review"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    redact: Mapped[list] = mapped_column(JSON, default=list)
+    keep: Mapped[list] = mapped_column(JSON, default=list)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The anonymised texts as approved: {"clinical_question": ..., "captions": {"<image id>": ...}, ...}
+    approved: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="review")
+    reviewed_by: Mapped[User | None] = relationship()

@@ -1,0 +1,200 @@
+"""The chair's anonymisation review of a case, and the anonymised case it approves for the room.
+
+A review is current while the case is exactly as it was when approved; `fingerprint` says what "exactly"
+covers. Services flush; views commit.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from enum import Enum
+
+from flask import url_for
+from sqlalchemy import select
+
+from meetings import audit
+from meetings.anonymise import case as anonymised
+from meetings.anonymise.images import Box, anonymise_image
+from meetings.anonymise.text import Known, Scrubbed, scrub
+from meetings.extensions import db
+from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, User, utcnow
+
+MAX_BOXES = 50
+
+
+class ReviewState(Enum):
+    NOT_REVIEWED = "Not reviewed"
+    REVIEWED = "Reviewed"
+    CHANGED = "Changed since review"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class NotReviewed(Exception):
+    """The case may not be shown to an audience until the chair reviews its anonymisation."""
+
+    def __init__(self, case: Case, state: ReviewState):
+        super().__init__(f"{case.short_title} cannot be presented: anonymisation {state.label.lower()}")
+        self.case, self.state = case, state
+
+
+def identifiers_of(case: Case) -> CaseIdentifiers:
+    """Read for scrubbing, not for showing to anyone, so not an audited view."""
+    return db.session.get(CaseIdentifiers, case.id) or CaseIdentifiers(case_id=case.id)
+
+
+def known_for(case: Case, identifiers: CaseIdentifiers | None = None) -> Known:
+    ids = identifiers or identifiers_of(case)
+    return Known(
+        patient_name=ids.patient_name, nhs_number=ids.nhs_number, hospital_number=ids.hospital_number,
+        date_of_birth=ids.date_of_birth, accession_number=ids.accession_number, reporter_name=ids.reporter_name,
+        referrer_name=ids.referrer_name, site_name=case.site.name, site_code=case.site.code,
+        examination_date=ids.examination_date,
+    )
+
+
+def fingerprint(case: Case, identifiers: CaseIdentifiers | None = None) -> str:
+    """A digest of everything about the case that could put an identifier in front of the room."""
+    ids = identifiers or identifiers_of(case)
+    content = {
+        "fields": [getattr(case, field) for field in anonymised.REVIEWED_FIELDS],
+        "site": case.site_id,
+        "identifiers": [str(getattr(ids, column.key)) for column in CaseIdentifiers.__table__.columns],
+        "images": [[image.id, image.caption, image.redaction_boxes] for image in case.images],
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def state_of(case: Case) -> ReviewState:
+    review = case.review
+    if review is None or review.fingerprint is None:
+        return ReviewState.NOT_REVIEWED
+    return ReviewState.REVIEWED if review.fingerprint == fingerprint(case) else ReviewState.CHANGED
+
+
+def review_of(case: Case) -> CaseReview:
+    if case.review is None:
+        case.review = CaseReview(redact=[], keep=[], approved={})
+    return case.review
+
+
+def preview(case: Case, redact: list[str], keep: list[str]) -> dict[str, Scrubbed]:
+    """Every reviewed text, scrubbed as it would be approved; captions keyed "caption-<image id>"."""
+    known = known_for(case)
+    texts = {field: getattr(case, field) for field in anonymised.REVIEWED_FIELDS}
+    texts |= {f"caption-{image.id}": image.caption for image in case.images}
+    return {key: scrub(text, known, redact=redact, keep=keep) for key, text in texts.items()}
+
+
+def clean_terms(lines: list[str] | str) -> list[str]:
+    """The chair's list of words, one per line, without blanks or repeats, in the order given."""
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    seen, terms = set(), []
+    for line in lines:
+        term = " ".join(line.split())[:200]
+        if term and term.casefold() not in seen:
+            seen.add(term.casefold())
+            terms.append(term)
+    return terms
+
+
+def save_choices(case: Case, redact: list[str], keep: list[str]) -> CaseReview:
+    review = review_of(case)
+    review.redact, review.keep = clean_terms(redact), clean_terms(keep)
+    return review
+
+
+def approve(case: Case, reviewer: User, redact: list[str], keep: list[str]) -> CaseReview:
+    """Freeze the anonymised texts the chair has just seen as what the room will be shown."""
+    review = save_choices(case, redact, keep)
+    scrubbed = preview(case, review.redact, review.keep)
+    review.approved = {
+        **{field: scrubbed[field].text for field in anonymised.REVIEWED_FIELDS},
+        "captions": {str(image.id): scrubbed[f"caption-{image.id}"].text for image in case.images},
+        # Text written later (discussion, learning points) is scrubbed with the choices approved here.
+        "redact": review.redact, "keep": review.keep,
+    }
+    for image in case.images:
+        anonymised_png(image)  # made now, so the first projector view does not wait for it
+    review.fingerprint = fingerprint(case)
+    review.reviewed_by_id, review.reviewed_at = reviewer.id, utcnow()
+    db.session.flush()
+    audit.record("case.anonymisation_reviewed", case,
+                 findings=sum(len(s.findings) for s in scrubbed.values()), images=len(case.images))
+    return review
+
+
+def anonymised_case(case: Case) -> anonymised.AnonymisedCase:
+    """What an audience may see of `case`; raises NotReviewed unless the current version was approved."""
+    state = state_of(case)
+    if state is not ReviewState.REVIEWED:
+        raise NotReviewed(case, state)
+    return anonymised.build(
+        case, case.review, known_for(case),
+        lambda image_id: url_for("review.anonymised_image", case_id=case.id, image_id=image_id),
+    )
+
+
+# --- images -------------------------------------------------------------------------------------
+
+def anonymised_png(image: CaseImage) -> bytes:
+    if image.anonymised is None:
+        boxes = [Box(*box) for box in image.redaction_boxes]
+        image.anonymised = anonymise_image(image.kind, image.original, boxes).png
+    return image.anonymised
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header chunk, without decoding it."""
+    return struct.unpack(">II", png[16:24])
+
+
+def typed_box(existing: list, form, width: int, height: int) -> list[list[int]]:
+    """The boxes after one typed in (x, y, width, height) or one removed (`remove` = its index)."""
+    boxes = [list(box) for box in existing]
+    if form.get("remove", "").isdigit():
+        index = int(form["remove"])
+        return boxes[:index] + boxes[index + 1:]
+    try:
+        box = [int(form.get(name, "")) for name in ("x", "y", "width", "height")]
+    except ValueError:
+        raise ValueError("Give the box's left, top, width and height in whole pixels") from None
+    if box[2] <= 0 or box[3] <= 0 or box[0] >= width or box[1] >= height or box[0] < 0 or box[1] < 0:
+        raise ValueError(f"The box must start inside the image ({width} × {height} pixels) "
+                         "and have a width and height above 0")
+    return parse_boxes(json.dumps(boxes + [box]), width, height)
+
+
+def parse_boxes(raw: str, width: int, height: int) -> list[list[int]]:
+    """Boxes from the browser's JSON ([[x, y, w, h], ...]); raise ValueError with a message otherwise."""
+    try:
+        boxes = json.loads(raw or "[]")
+    except json.JSONDecodeError:
+        raise ValueError("The boxes could not be read; draw them again") from None
+    if not isinstance(boxes, list) or len(boxes) > MAX_BOXES:
+        raise ValueError(f"Draw at most {MAX_BOXES} boxes on one image")
+    cleaned = []
+    for box in boxes:
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+            raise ValueError("The boxes could not be read; draw them again")
+        x, y, w, h = (round(v) for v in box)
+        x, y = max(0, x), max(0, y)
+        w, h = min(w, width - x), min(h, height - y)
+        if w > 0 and h > 0:
+            cleaned.append([x, y, w, h])
+    return cleaned
+
+
+def set_boxes(image: CaseImage, boxes: list[list[int]]) -> None:
+    image.redaction_boxes = boxes
+    image.anonymised = None
+    anonymised_png(image)
+    audit.record("case.image_redacted", image.case, image=image.id, boxes=len(boxes))
+
+
+def anonymised_image(case: Case, image_id: int) -> CaseImage | None:
+    return db.session.scalar(select(CaseImage).where(CaseImage.id == image_id, CaseImage.case_id == case.id))

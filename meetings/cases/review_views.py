@@ -1,0 +1,135 @@
+"""The chair's anonymisation review, the redaction of images, and "what the room will see"."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from meetings.anonymise.case import FIELD_LABELS, REVIEWED_FIELDS
+from meetings.anonymise.text import pieces
+from meetings.cases import access, review
+from meetings.extensions import db
+from meetings.models import Case
+from meetings.web import is_htmx
+
+bp = Blueprint("review", __name__)
+
+
+def _reviewable_or_404(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not access.can_review(current_user, case):
+        abort(404)
+    return case
+
+
+def _page(case: Case, redact: list[str], keep: list[str], status: int = 200, box_error: str | None = None,
+          box_image_id: int | None = None, typed: dict | None = None):
+    scrubbed = review.preview(case, redact, keep)
+    originals = {field: getattr(case, field) for field in REVIEWED_FIELDS}
+    originals |= {f"caption-{image.id}": image.caption for image in case.images}
+    texts = {key: pieces(originals[key], result.findings) for key, result in scrubbed.items()}
+    restorable = sorted({originals[key][f.start:f.end] for key, result in scrubbed.items()
+                         for f in result.findings if not f.own} | set(keep), key=str.casefold)
+    # Ids that stay put as the list changes, so a swap keeps focus on the box just ticked.
+    restorable = [("keep-" + hashlib.sha1(term.encode()).hexdigest()[:10], term) for term in restorable]
+    image_sizes = {image.id: review.png_size(review.anonymised_png(image)) for image in case.images}
+    template = "cases/_review_texts.html" if is_htmx() and request.method == "POST" else "cases/review.html"
+    return render_template(
+        template, case=case, state=review.state_of(case), texts=texts, labels=FIELD_LABELS,
+        fields=REVIEWED_FIELDS, redact=redact, keep=keep, restorable=restorable,
+        findings=sum(len(r.findings) for r in scrubbed.values()), box_error=box_error, box_image_id=box_image_id,
+        image_sizes=image_sizes, typed=typed,
+    ), status
+
+
+def _choices() -> tuple[list[str], list[str]]:
+    return review.clean_terms(request.form.get("redact", "")), review.clean_terms(request.form.getlist("keep"))
+
+
+@bp.route("/cases/<int:case_id>/review", methods=["GET", "POST"])
+@login_required
+def page(case_id: int):
+    case = _reviewable_or_404(case_id)
+    if request.method == "GET":
+        current = case.review
+        response = _page(case, current.redact if current else [], current.keep if current else [])
+        db.session.commit()  # keeps anonymised images made for the first time
+        return response
+    redact, keep = _choices()
+    if request.form.get("action") == "approve":
+        review.approve(case, current_user, redact, keep)
+        db.session.commit()
+        flash("Anonymisation approved. This version of the case can be presented.", "success")
+        return redirect(url_for("review.page", case_id=case.id), code=303)
+    review.save_choices(case, redact, keep)
+    db.session.commit()
+    return _page(case, redact, keep)
+
+
+@bp.post("/cases/<int:case_id>/images/<int:image_id>/boxes")
+@login_required
+def boxes(case_id: int, image_id: int):
+    """Save the redaction boxes drawn on an image (JSON from the drawing tool, or one box typed in)."""
+    case = _reviewable_or_404(case_id)
+    image = review.anonymised_image(case, image_id)
+    if image is None:
+        abort(404)
+    width, height = review.png_size(review.anonymised_png(image))
+    try:
+        if "boxes" in request.form:
+            drawn = review.parse_boxes(request.form["boxes"], width, height)
+        else:
+            drawn = review.typed_box(image.redaction_boxes, request.form, width, height)
+    except ValueError as error:
+        current = case.review
+        if is_htmx():
+            return render_template("cases/_redaction_editor.html", case=case, image=image, size=(width, height),
+                                   box_error=str(error), box_image_id=image.id, typed=request.form), 422
+        return _page(case, current.redact if current else [], current.keep if current else [], 422,
+                     box_error=str(error), box_image_id=image.id, typed=request.form)
+    review.set_boxes(image, drawn)
+    db.session.commit()
+    if is_htmx():
+        return render_template("cases/_redaction_editor.html", case=case, image=image,
+                               size=review.png_size(image.anonymised), announcement=_boxes_said(drawn))
+    flash(_boxes_said(drawn), "success")
+    return redirect(url_for("review.page", case_id=case.id, _anchor=f"image-{image.id}"), code=303)
+
+
+def _boxes_said(drawn: list) -> str:
+    count = len(drawn)
+    return f"Saved: {count} black {'box' if count == 1 else 'boxes'} on this image. The case needs approving again."
+
+
+@bp.get("/cases/<int:case_id>/images/<int:image_id>/anonymised.png")
+@login_required
+def anonymised_image(case_id: int, image_id: int):
+    """The anonymised PNG: for reviewers always, for the meeting's audience once the case is approved."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(404)
+    audience = access.can_watch(current_user, case) and review.state_of(case) is review.ReviewState.REVIEWED
+    if not (audience or access.can_review(current_user, case)):
+        abort(404)
+    image = review.anonymised_image(case, image_id)
+    if image is None:
+        abort(404)
+    png = review.anonymised_png(image)
+    db.session.commit()  # keeps a PNG made for the first time
+    response = make_response(png)
+    response.headers.update({"Content-Type": "image/png", "Cache-Control": "private, no-cache"})
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/cases/<int:case_id>/presentation")
+@login_required
+def presentation(case_id: int):
+    """The case exactly as the room will see it; refused until its anonymisation is approved."""
+    case = _reviewable_or_404(case_id)
+    try:
+        shown = review.anonymised_case(case)
+    except review.NotReviewed as refusal:
+        return render_template("cases/not_reviewed.html", case=case, state=refusal.state), 409
+    return render_template("audience/presentation_preview.html", case=shown, case_id=case.id)
