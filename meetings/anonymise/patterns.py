@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from meetings.anonymise.vocabulary import (
-    EPONYM_HEADS, NOT_A_NAME, ROLE_PHRASES, TITLES, TRAILING_ROLES,
+    BARE_EPONYMS, EPONYM_HEADS, NAME_LIKE_WORDS, NOT_A_NAME, ROLE_PHRASES, TITLES, TRAILING_ROLES,
 )
 from meetings.nhs_number import is_valid as is_valid_nhs_number
 
@@ -168,7 +168,11 @@ def contacts(text: str) -> Iterator[Candidate]:
 # --- people and places ------------------------------------------------------------------------------
 
 _SP = r"[^\S\n]"  # a space that does not cross a line: a name never runs on into the next heading
-_NAME_WORD = r"(?:O['’][A-Z][a-z]+|Mc[A-Z][a-z]+|[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
+# Names are not only ASCII: Wiśniewski, García, Ó Súilleabháin.
+_UP = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
+_LOW = "a-zß-öø-ÿ\u0100-\u017f"
+_NAME_WORD = (rf"(?:[OD]['’][{_UP}](?:[{_LOW}]+|[{_UP}]+)|[{_UP}][{_LOW}'’]+(?:[{_UP}][{_LOW}]+)?(?:-[{_UP}][{_LOW}'’]+)?"
+              rf"|[{_UP}]{{2,}}(?:-[{_UP}]{{2,}})?)")
 _INITIAL = r"(?:[A-Z]\.?)"
 _TITLE = rf"(?:\b(?P<title>{_alternation(TITLES)}|{_alternation(t.upper() for t in TITLES)})\b\.?)"
 _NAME_AFTER_TITLE = re.compile(
@@ -183,35 +187,51 @@ _NAME_BEFORE_ROLE = re.compile(
 )
 _HOSPITAL_WORD = r"(?:St\.?|Saint|[A-Z][A-Za-z'’&-]*)"
 _HOSPITAL = re.compile(
-    rf"(?:{_HOSPITAL_WORD}\s+){{1,5}}(?:Hospitals?|Infirmary|Medical\s+Centre|Health\s+Centre|Medical\s+Practice"
+    rf"(?:{_HOSPITAL_WORD}{_SP}+){{1,5}}(?:Hospitals?|Infirmary|Medical\s+Centre|Health\s+Centre|Medical\s+Practice"
+    rf"|Medical\s+Group|Health\s+Group|Family\s+Practice|Practice|Partnership"
     rf"|Hospice|Health\s+Park|Treatment\s+Centre|Surgery|Clinic)\b(?:\s+of\s+[A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)?"
     rf"(?:\s+(?:NHS\s+)?(?:Foundation\s+)?(?:Trust|FT))?"
-    rf"|(?:{_HOSPITAL_WORD}\s+){{1,5}}NHS\s+(?:Foundation\s+)?Trust"
+    rf"|(?:{_HOSPITAL_WORD}{_SP}+){{1,5}}NHS\s+(?:Foundation\s+)?Trust"
 )
 _SERVICE_SUFFIX = re.compile(r"(?:Surgery|Clinic)$")
 _EPONYM = re.compile(
     rf"\b[A-Z][a-z]+(?:['’]s)?(?:[-\s][A-Z][a-z]+(?:['’]s)?)?\s+(?i:{_alternation(EPONYM_HEADS)})\b"
-    rf"|\b[A-Z][a-z]+['’]s\b(?!\s+[A-Z])|\b[A-Z][a-z]+-[A-Z][a-z]+\b"
+    # Grades and types named after people: Weber B, Garden IV, Marsh 3, Schatzker II.
+    rf"|\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:I{{1,3}}V?|IV|VI{{0,3}}|[A-D]|\d[a-c]?)(?:[A-F]{{0,2}})\b(?![.:/]\d)"
+    rf"|\b[A-Z][a-z]+-[A-Z][a-z]+\b"
+    rf"|\b(?:{_alternation(BARE_EPONYMS)})['’]s?(?!\w)"
 )
 
 
-def _name_words_span(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """Trim a run of capitalised words at the first that is not a name ("Karen Radiology" -> "Karen")."""
-    cursor = start
-    last_end = None
+def _name_words_span(text: str, start: int, end: int, *, after_title: bool) -> tuple[int, int] | None:
+    """Trim a run of capitalised words at the first that is not a name ("Karen Radiology" -> "Karen").
+
+    Initials count as part of a name ("Dr A Thomas") but a run of initials alone is not one. After a title
+    any capitalised word may be a surname ("Dr Hand"); after a weaker cue, a word like "Head" alone is not
+    taken for a person unless it closes off in brackets or a comma ("daughter (June)").
+    """
+    name_end, plain_names = None, 0
     for word in re.finditer(r"\S+", text[start:end]):
-        bare = word.group().strip(".,;:()").lower()
+        token = word.group()
+        if _INITIAL_TOKEN.fullmatch(token):
+            continue
+        bare = token.strip(".,;:()").lower()
         if bare.endswith(("'s", "’s")):
             bare = bare[:-2]
         if bare in NOT_A_NAME or not bare:
             break
-        last_end = start + word.end()
-        if word.group().endswith(("'s", "’s")):
-            last_end -= 2  # the possessive stays: "[NAME]'s team"
-        cursor = last_end
-    if last_end is None:
+        plain_names += bare not in NAME_LIKE_WORDS
+        name_end = start + word.end()
+        if token.endswith(("'s", "’s")):
+            name_end -= 2  # the possessive stays: "[NAME]'s team"
+    if name_end is None:
         return None
-    return start, cursor
+    if not after_title and not plain_names and not re.match(r"\s*[),]", text[name_end:name_end + 2]):
+        return None
+    return start, name_end
+
+
+_INITIAL_TOKEN = re.compile(r"[A-Z]\.?(?:[A-Z]\.?)?")
 
 
 def people(text: str) -> Iterator[Candidate]:
@@ -219,12 +239,13 @@ def people(text: str) -> Iterator[Candidate]:
         title = m.group("title")
         if len(title) > 1 and title.isupper() and not m.group("name").isupper():
             continue  # "MR Brain" is a scan; "MR JOHN SMITH" is a man
-        span = _name_words_span(text, m.start("name"), m.end("name"))
+        span = _name_words_span(text, m.start("name"), m.end("name"), after_title=True)
         if span:
             yield Candidate("name", m.start(), span[1])
     for pattern in (_NAME_AFTER_ROLE, _NAME_BEFORE_ROLE):
         for m in pattern.finditer(text):
-            span = _name_words_span(text, m.start("name"), m.end("name"))
+            titled = bool(m.groupdict().get("title"))
+            span = _name_words_span(text, m.start("name"), m.end("name"), after_title=titled)
             if span:
                 yield Candidate("name", *span)
 

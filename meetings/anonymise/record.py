@@ -90,7 +90,7 @@ def _word_pattern(words: list[str]) -> re.Pattern | None:
             if len(piece) < 2:
                 continue
             lowered = piece.lower()
-            escaped = re.escape(piece).replace("'", "['’]").replace("’", "['’]")
+            escaped = "".join("['’]" if c in "'’" else re.escape(c) for c in piece)
             if lowered in COMMON_WORDS or len(piece) <= 3:
                 parts.add(re.escape(piece[0].upper() + piece[1:].lower()))
                 parts.add(re.escape(piece.upper()))

@@ -25,14 +25,14 @@ TRAILING_ROLES = ("daughter", "son", "husband", "wife", "partner", "mother", "fa
 
 # Capitalised words that follow a title or a role phrase without being a name ("discussed with Urology").
 NOT_A_NAME = frozenset("""
-the a an and or of to in on at for with by from re regarding about as is was were be been has had have will
-would could should can may might must this that these those today tonight yesterday tomorrow please thanks thank
+the a an and or of to in on at for with by from re regarding about as is was were be been has had have
+would could should can might must this that these those today tonight yesterday tomorrow please thanks thank
 who which whom he she they we i it his her their our my your its him them us no not yes all any each both
 team teams same other another further later also there here then than when where what how why if but so
 consultant consultants radiologist radiologists radiographer radiographers sonographer sonographers registrar
 registrars spr str st1 st2 st3 st4 st5 fy1 fy2 sho surgeon surgeons physician physicians nurse nurses staff
 on-call oncall reporter referrer clinician clinicians colleague colleagues patient patients family relative
-relatives doctor doctors gp gps trainee trainees fellow fellows locum duty lead head chief
+relatives doctor doctors gp gps trainee trainees fellow fellows locum duty lead chief
 radiology surgery surgical medicine medical oncology urology orthopaedics orthopaedic orthopaedic ortho
 respiratory cardiology cardiac gastroenterology gastro haematology neurology neurosurgery neurosurgical
 paediatrics paediatric obstetrics gynaecology ent ophthalmology vascular breast colorectal upper lower gi
@@ -42,14 +42,20 @@ histopathology cytology pharmacy physio physiotherapy acute general nuclear inte
 pet nm dexa imaging pacs ris reporting ultrasound fluoroscopy mammography screening maxfax plastics
 hospital hospitals trust board unit service services governance risk safety datix incident
 monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
-january february march april june july august september october november december
-jan feb mar apr jun jul aug sep sept oct nov dec
 left right bilateral normal abnormal findings impression conclusion report reports clinical history
 comparison technique opinion addendum summary outcome learning note notes discussion plan action actions
-brain head neck chest abdomen pelvis spine cervical thoracic lumbar knee hip shoulder wrist ankle elbow hand
-foot liver kidney kidneys lung lungs heart bowel colon thorax cxr axr ctpa mrcp ctca ctc pe echo ecg bloods
+brain abdomen pelvis spine cervical thoracic lumbar kidneys lungs thorax cxr axr ctpa mrcp ctca ctc pe echo ecg
+bloods
 contrast consent amu sau cdu ccu eau mau sdec ambulatory urgent routine
 dob d.o.b nhs mrn hosp ref tel age aged yo address postcode dod crn pid id no number tel mob email
+""".split())
+
+# Words that are names as often as not (June, Will, Head, Hand): one of them alone after a weak cue such as
+# "discussed with" is not taken for a person, but "wife June Evans" and "Dr Hand" are.
+NAME_LIKE_WORDS = frozenset("""
+january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec will mark head neck chest hand foot liver kidney lung heart
+bowel colon knee hip shoulder wrist ankle elbow back skin bone
 """.split())
 
 # Clinical head nouns that make "Capitalised word + noun" an eponym, not a person: "Baker's cyst".
@@ -66,6 +72,11 @@ EPONYM_HEADS = (
     "osteochondrosis", "apophysitis", "fasciitis", "thyroiditis", "encephalopathy", "hamartoma", "polyp",
     "polyps", "carcinoma", "neuralgia", "contracture", "tenosynovitis", "deformities", "rule", "rules",
 )
+
+# Eponyms written alone, without the noun they name: "known Crohn's", "treated Hodgkin's".
+BARE_EPONYMS = ("Crohn", "Paget", "Hodgkin", "Barrett", "Perthes", "Graves", "Addison", "Cushing", "Alzheimer",
+                "Parkinson", "Huntington", "Wilson", "Kaposi", "Ewing", "Burkitt", "Sjogren", "Sjögren", "Raynaud",
+                "Hashimoto", "Kawasaki", "Takayasu", "Behcet", "Behçet", "Meniere", "Ménière", "Osgood")
 
 # Words common in English (or in reports) that are also names: matched only when capitalised.
 COMMON_WORDS = frozenset("""
