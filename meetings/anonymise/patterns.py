@@ -38,18 +38,20 @@ MONTH = (r"(?:(?i:january|february|march|april|june|july|august|september|octobe
          r"|(?:jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?)|May|MAY)")
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
 _YEAR = r"(?:\d{4}|'?\d{2})"
-_WEEKDAY = r"(?:(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)"
+_WEEKDAY_BEFORE = re.compile(r"(?<![\w/])(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+"
+                             r"(?:the\s+)?$")
 _DATE_PATTERNS = [
     # 03/04/1956, 3.4.56, 03-04-1956 (the same separator twice)
-    re.compile(r"(?<![\w./-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/]|[.-]\d)"),
+    re.compile(r"(?<![\w./-])(?=\d)(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/]|[.-]\d)"),
     # 1956-04-03, 1956/04/03, 1956.04.03
-    re.compile(r"(?<![\w./-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\w/]|[.-]\d)"),
-    # 3 April 1956, 3rd of April 1956, 03-Apr-1956, Tuesday 3 April, 3rd Apr '56
-    re.compile(rf"(?<![\w/]){_WEEKDAY}?(?:the\s+)?{_DAY}(?:\s+of)?[\s/.-]*{MONTH}(?![a-z])(?:[\s/.,-]*{_YEAR}(?![\w/]))?"),
+    re.compile(r"(?<![\w./-])(?=\d)(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\w/]|[.-]\d)"),
+    # 3 April 1956, 3rd of April 1956, 03-Apr-1956, 3rd Apr '56 (a weekday before is added by `dates`)
+    re.compile(rf"(?<![\w/])(?=\d){_DAY}(?:\s+of)?[\s/.-]*{MONTH}(?![a-z])(?:[\s/.,-]*{_YEAR}(?![\w/]))?"),
     # April 3, 1956; Apr 3rd 1956; April 3
-    re.compile(rf"(?<![\w/]){_WEEKDAY}?{MONTH}(?![a-z])\s+(?:the\s+)?{_DAY}(?![\w/:.]|\.\d)(?:,?\s+{_YEAR}(?![\w/]))?"),
+    re.compile(rf"(?<![\w/])(?=[JFMASONDjfmasond]){MONTH}(?![a-z])\s+(?:the\s+)?{_DAY}(?![\w/:.]|\.\d)"
+               rf"(?:,?\s+{_YEAR}(?![\w/]))?"),
     # April 1956, Apr '56
-    re.compile(rf"(?<![\w/]){MONTH}(?![a-z]),?\s+(?:\d{{4}}|'\d{{2}})(?![\w/])"),
+    re.compile(rf"(?<![\w/])(?=[JFMASONDjfmasond]){MONTH}(?![a-z]),?\s+(?:\d{{4}}|'\d{{2}})(?![\w/])"),
     # 04/1956 (month and four-digit year; "6/12" and "2/52" are durations and stay)
     re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\w/])"),
 ]
@@ -68,7 +70,8 @@ def dates(text: str) -> Iterator[Candidate]:
                 continue
             if index == 1 and not _numeric_date_is_plausible(m.group(4), m.group(3)):
                 continue
-            yield Candidate("date", m.start(), m.end())
+            weekday = _WEEKDAY_BEFORE.search(text, max(0, m.start() - 16), m.start())
+            yield Candidate("date", weekday.start() if weekday else m.start(), m.end())
 
 
 def parse_dates(text: str) -> Iterator[tuple[int, int, date]]:
@@ -97,8 +100,8 @@ def _make_date(year: str, month: str, day: str) -> date | None:
 # --- numbers ----------------------------------------------------------------------------------------
 
 _TEN_DIGITS = re.compile(r"(?<![\w.])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w]|\.\d)")
-_LONG_ID = re.compile(r"(?<![\w/.-])(?:[A-Za-z]{1,4}[-/]?)?\d{6,}[A-Za-z]?(?![\w/]|\.\d)")
-_LETTERED_ID = re.compile(r"(?<![\w/.-])[A-Z]{1,4}[-/]?\d{5}[A-Z]?(?![\w/]|\.\d)")
+_LONG_ID = re.compile(r"(?<![\w/.-])(?=[A-Za-z]{0,4}[-/]?\d)(?:[A-Za-z]{1,4}[-/]?)?\d{6,}[A-Za-z]?(?![\w/]|\.\d)")
+_LETTERED_ID = re.compile(r"(?<![\w/.-])(?=[A-Z]{1,4}[-/]?\d)[A-Z]{1,4}[-/]?\d{5}[A-Z]?(?![\w/]|\.\d)")
 _LABELLED_ID = re.compile(
     r"(?i:\b(?:mrn|pid|rxh?|crn|chi|hosp(?:ital)?\.?\s*(?:no|number|num|id)|unit\s*(?:no|number)"
     r"|acc(?:ession)?\.?\s*(?:no|number|num)?|nhs\s*(?:no|number|num)|case\s*(?:no|number)|ref(?:erence)?"
@@ -131,7 +134,7 @@ _STREET = (r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Cl|Way|Cresc
            r"|Gardens|Gdns|Grove|Gr|Terrace|Terr|Hill|Park|Square|Sq|Mews|Row|Walk|Rise|View|Green|Vale"
            r"|Parade|Boulevard|Crossing|Meadow|Meadows|Fields|Heights|Wharf|Quay|Yard|Hollow|Chase)")
 _ADDRESS = re.compile(
-    rf"(?:\b(?:Flat|Apartment|Apt|Unit|Room)\s+\d+[A-Za-z]?,?\s+)?(?<![\w.])\d{{1,4}}[A-Za-z]?,?\s+"
+    rf"(?=[FAUR\d])(?:\b(?:Flat|Apartment|Apt|Unit|Room)\s+\d+[A-Za-z]?,?\s+)?(?<![\w.])\d{{1,4}}[A-Za-z]?,?\s+"
     rf"(?:[A-Z][A-Za-z'’-]+\s+){{1,3}}{_STREET}\b\.?"
     rf"(?:,\s*(?:[A-Z][A-Za-z'’-]+)(?:\s+[A-Z][A-Za-z'’-]+){{0,2}}(?=\s*,|\s*$|\s+[A-Z]{{1,2}}\d))*"
 )
@@ -141,8 +144,9 @@ _PLACE_BEFORE_POSTCODE = re.compile(r"(?:,?\s*[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Z
 
 
 def contacts(text: str) -> Iterator[Candidate]:
-    for m in _EMAIL.finditer(text):
-        yield Candidate("email", m.start(), m.end())
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            yield Candidate("email", m.start(), m.end())
     for m in _PHONE.finditer(text):
         digits = sum(c.isdigit() for c in m.group())
         if 10 <= digits <= 13:
@@ -174,17 +178,30 @@ _LOW = "a-zß-öø-ÿ\u0100-\u017f"
 _NAME_WORD = (rf"(?:[OD]['’][{_UP}](?:[{_LOW}]+|[{_UP}]+)|[{_UP}][{_LOW}'’]+(?:[{_UP}][{_LOW}]+)?(?:-[{_UP}][{_LOW}'’]+)?"
               rf"|[{_UP}]{{2,}}(?:-[{_UP}]{{2,}})?)")
 _INITIAL = r"(?:[A-Z]\.?)"
-_TITLE = rf"(?:\b(?P<title>{_alternation(TITLES)}|{_alternation(t.upper() for t in TITLES)})\b\.?)"
-_NAME_AFTER_TITLE = re.compile(
-    rf"{_TITLE}{_SP}*(?P<name>(?:{_INITIAL}{_SP}*){{0,3}}{_NAME_WORD}(?:{_SP}+{_NAME_WORD}){{0,2}})")
-_NAME_AFTER_ROLE = re.compile(
-    rf"\b(?i:{_alternation(ROLE_PHRASES)})(?![\w/]){_SP}*[:,(-]?{_SP}*(?:{_TITLE}{_SP}*)?"
-    rf"(?P<name>(?:{_INITIAL}{_SP}+){{0,2}}{_NAME_WORD}(?:{_SP}+(?:{_INITIAL}{_SP}+)?{_NAME_WORD}){{0,2}})"
-)
+_TITLE = rf"(?:(?P<title>{_alternation(TITLES)}|{_alternation(t.upper() for t in TITLES)})\b\.?)"
+_NAME = rf"(?P<name>(?:{_INITIAL}{_SP}*){{0,3}}{_NAME_WORD}(?:{_SP}+(?:{_INITIAL}{_SP}+)?{_NAME_WORD}){{0,2}})"
+# Matched where a cue ends: a title ("Dr"), or a role phrase ("discussed with", "daughter").
+_NAME_AFTER_TITLE = re.compile(rf"\.?{_SP}*{_NAME}")
+_NAME_AFTER_ROLE = re.compile(rf"{_SP}*[:,(-]?{_SP}*(?:{_TITLE}{_SP}*)?{_NAME}")
+# Matched backwards from a trailing role: "Karen Hill (daughter)", "Karen Hill, next of kin".
 _NAME_BEFORE_ROLE = re.compile(
-    rf"(?P<name>{_NAME_WORD}(?:{_SP}+{_NAME_WORD}){{0,2}}){_SP}*(?:\(|,{_SP}*)(?:his|her|their|the{_SP}+)?{_SP}*"
-    rf"(?i:{_alternation(TRAILING_ROLES)})\b"
-)
+    rf"(?P<name>{_NAME_WORD}(?:{_SP}+{_NAME_WORD}){{0,2}}){_SP}*(?:\(|,{_SP}*)(?:his|her|their|the{_SP}+)?{_SP}*$")
+_CUE_WORD = re.compile(r"[A-Za-z][A-Za-z/]*")
+_TITLE_WORDS = frozenset(TITLES) | frozenset(t.upper() for t in TITLES)
+
+
+def _phrases_by_first_word(phrases) -> dict[str, list[tuple[str, ...]]]:
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        words = tuple(phrase.split())
+        table.setdefault(words[0], []).append(words)
+    for options in table.values():
+        options.sort(key=len, reverse=True)
+    return table
+
+
+_ROLES = _phrases_by_first_word(ROLE_PHRASES)
+_TRAILING = _phrases_by_first_word(TRAILING_ROLES)
 _HOSPITAL_WORD = r"(?:St\.?|Saint|[A-Z][A-Za-z'’&-]*)"
 _HOSPITAL = re.compile(
     rf"(?:{_HOSPITAL_WORD}{_SP}+){{1,5}}(?:Hospitals?|Infirmary|Medical\s+Centre|Health\s+Centre|Medical\s+Practice"
@@ -235,19 +252,34 @@ _INITIAL_TOKEN = re.compile(r"[A-Z]\.?(?:[A-Z]\.?)?")
 
 
 def people(text: str) -> Iterator[Candidate]:
-    for m in _NAME_AFTER_TITLE.finditer(text):
-        title = m.group("title")
-        if len(title) > 1 and title.isupper() and not m.group("name").isupper():
-            continue  # "MR Brain" is a scan; "MR JOHN SMITH" is a man
-        span = _name_words_span(text, m.start("name"), m.end("name"), after_title=True)
-        if span:
-            yield Candidate("name", m.start(), span[1])
-    for pattern in (_NAME_AFTER_ROLE, _NAME_BEFORE_ROLE):
-        for m in pattern.finditer(text):
-            titled = bool(m.groupdict().get("title"))
-            span = _name_words_span(text, m.start("name"), m.end("name"), after_title=titled)
-            if span:
-                yield Candidate("name", *span)
+    """Names after a title or a role phrase, or before a trailing role; found by scanning the words once,
+    since trying every role phrase at every character would cost more than all the other detectors."""
+    words = [(m.start(), m.end(), m.group()) for m in _CUE_WORD.finditer(text)]
+    folded = [w[2].lower() for w in words]
+    for i, (start, end, word) in enumerate(words):
+        if word in _TITLE_WORDS:
+            m = _NAME_AFTER_TITLE.match(text, end)
+            if m and not (len(word) > 1 and word.isupper() and not m.group("name").isupper()):  # "MR Brain"
+                span = _name_words_span(text, m.start("name"), m.end("name"), after_title=True)
+                if span:
+                    yield Candidate("name", start, span[1])
+        for phrase in _ROLES.get(folded[i], ()):
+            if tuple(folded[i:i + len(phrase)]) == phrase:
+                phrase_end = words[i + len(phrase) - 1][1]
+                m = _NAME_AFTER_ROLE.match(text, phrase_end)
+                if m and (phrase_end == len(text) or not text[phrase_end].isalnum()):
+                    span = _name_words_span(text, m.start("name"), m.end("name"), after_title=bool(m.group("title")))
+                    if span:
+                        yield Candidate("name", *span)
+                break
+        for phrase in _TRAILING.get(folded[i], ()):
+            if tuple(folded[i:i + len(phrase)]) == phrase:
+                m = _NAME_BEFORE_ROLE.search(text, max(0, start - 80), start)
+                if m:
+                    span = _name_words_span(text, m.start("name"), m.end("name"), after_title=False)
+                    if span:
+                        yield Candidate("name", *span)
+                break
 
 
 _LEADING_FUNCTION_WORDS = re.compile(

@@ -58,21 +58,29 @@ class Known:
 _TITLE_WORDS = frozenset(t.lower() for t in TITLES)
 _BEFORE_NAME = re.compile(rf"(?:\b(?:{'|'.join(TITLES)}|{'|'.join(t.upper() for t in TITLES)})\.?\s+)?"
                           r"(?:(?<![A-Za-z])[A-Z]\.\s*|(?<![A-Za-z])[A-Z]\s+){0,3}$")
-_JOINER = re.compile(r"^[\s,.]{0,3}$")
+_JOINER = re.compile(r"[\s,.]{0,3}")
+# Runs of letters and digits that a single space, slash, dot or dash may split: "999 000 1234", "RX-12 34".
+_CODE_RUN = re.compile(r"[A-Za-z0-9]+(?:[ /.-][A-Za-z0-9]+)*")
+_CODE_SEPARATORS = re.compile(r"[ /.-]")
 
 
 @dataclass(frozen=True)
 class _Name:
     kind: str
-    words: re.Pattern | None
+    # Each word of the name, folded, mapped to whether it must be capitalised to count (an ordinary word).
+    words: dict[str, bool]
     initials: frozenset[str]
 
 
 @dataclass(frozen=True)
 class RecordPatterns:
+    """A record's identifiers made ready for matching. Nothing here is compiled per record: with one
+    record per text, as in a batch, compiling would cost more than the matching."""
+
     names: tuple[_Name, ...]
-    exact: tuple[tuple[str, re.Pattern], ...]
-    site_words: re.Pattern | None
+    codes: tuple[tuple[str, str], ...]  # (kind, letters and digits upper-cased)
+    site_names: tuple[str, ...]  # whole names, lower case
+    site_words: dict[str, bool]
     dates: frozenset[date]
 
 
@@ -81,35 +89,23 @@ def _name_words(name: str) -> list[str]:
     return [w for w in words if w.lower() not in _TITLE_WORDS and len(w) > 1]
 
 
-def _word_pattern(words: list[str]) -> re.Pattern | None:
-    """One pattern for all the words of a name: any case, unless the word is also an ordinary word."""
-    parts = set()
+def _fold(word: str) -> str:
+    return word.replace("’", "'").lower()
+
+
+def _word_table(words: list[str]) -> dict[str, bool]:
+    """Name words (and the parts of hyphenated ones), each with whether only a capitalised use counts."""
+    table = {}
     for word in words:
-        pieces = [word] + (word.split("-") if "-" in word else [])
-        for piece in pieces:
-            if len(piece) < 2:
-                continue
-            lowered = piece.lower()
-            escaped = "".join("['’]" if c in "'’" else re.escape(c) for c in piece)
-            if lowered in COMMON_WORDS or len(piece) <= 3:
-                parts.add(re.escape(piece[0].upper() + piece[1:].lower()))
-                parts.add(re.escape(piece.upper()))
-            else:
-                parts.add(f"(?i:{escaped})")
-    if not parts:
-        return None
-    alternation = "|".join(sorted(parts, key=len, reverse=True))
-    # A name's letters may be followed by a possessive but not by more word, nor by "-Sachs".
-    return re.compile(rf"(?<![\w'’-])(?:{alternation})(?![\w]|-\w|['’](?!s\b))")
+        for piece in [word] + (word.split("-") if "-" in word else []):
+            if len(piece) >= 2:
+                table[_fold(piece)] = piece.lower() in COMMON_WORDS or len(piece) <= 3
+    return table
 
 
-def _exact_pattern(value: str) -> re.Pattern | None:
-    """A number or code, with any spaces, dashes or slashes a person might type between its characters."""
-    chars = [c for c in value if c.isalnum()]
-    if len(chars) < 3:
-        return None
-    body = r"[\s/.-]?".join(re.escape(c) for c in chars)
-    return re.compile(rf"(?<![A-Za-z0-9])(?i:{body})(?![A-Za-z0-9])")
+def _code(value: str) -> str | None:
+    code = "".join(c for c in value if c.isalnum()).upper()
+    return code if len(code) >= 3 else None
 
 
 def _date_forms(day: date) -> Iterator[str]:
@@ -119,20 +115,17 @@ def _date_forms(day: date) -> Iterator[str]:
     yield day.strftime("%Y%m%d")
 
 
-def _site_pattern(site_name: str, site_code: str) -> re.Pattern | None:
+def _site_words(site_name: str, site_code: str) -> dict[str, bool]:
     words = _name_words(site_name)
     distinctive = [w for w in words if w.lower().rstrip("'’s") not in GENERIC_SITE_WORDS and len(w) > 2]
     # "Elsewhere's" is written "Elsewhere" as often as not.
     distinctive += [re.sub(r"['’]s$", "", w) for w in distinctive if re.search(r"['’]s$", w)]
     acronym = "".join(w[0] for w in words if w[0].isupper() and w.lower() not in ("of", "and", "the"))
-    parts = {re.escape(w) for w in distinctive} | {re.escape(w.upper()) for w in distinctive}
+    table = {_fold(w): True for w in distinctive}
     for code in (acronym, site_code.strip()):
         if len(code) >= 2:
-            parts.add(re.escape(code.upper()))
-    if not parts:
-        return None
-    alternation = "|".join(sorted(parts, key=len, reverse=True))
-    return re.compile(rf"(?<![\w'’-])(?:{alternation})(?![\w]|-\w)")
+            table[_fold(code)] = True
+    return table
 
 
 @lru_cache(maxsize=256)
@@ -142,44 +135,103 @@ def patterns_for(known: Known) -> RecordPatterns:
                         ("name", known.referrer_name)):
         words = _name_words(value)
         if words:
-            names.append(_Name(kind, _word_pattern(words), frozenset(w[0].upper() for w in words)))
-    exact = []
-    for kind, value in (("nhs_number", known.nhs_number), ("hospital_number", known.hospital_number),
-                        ("accession_number", known.accession_number), ("site", known.site_name)):
-        pattern = _exact_pattern(value) if kind != "site" else None
-        if kind == "site" and value.strip():
-            pattern = re.compile(r"(?i:" + r"\s+".join(re.escape(w) for w in value.split()) + r")")
-        if pattern:
-            exact.append((kind, pattern))
+            names.append(_Name(kind, _word_table(words), frozenset(w[0].upper() for w in words)))
+    codes = [(kind, code) for kind, value in (("nhs_number", known.nhs_number),
+                                              ("hospital_number", known.hospital_number),
+                                              ("accession_number", known.accession_number))
+             if (code := _code(value))]
     own_dates = frozenset(d for d in (known.date_of_birth, known.examination_date) if d)
-    for day in own_dates:
-        for form in _date_forms(day):
-            exact.append(("date", re.compile(rf"(?<!\d){form}(?!\d)")))
-    return RecordPatterns(tuple(names), tuple(exact), _site_pattern(known.site_name, known.site_code), own_dates)
+    codes += [("date", form) for day in own_dates for form in _date_forms(day)]
+    site_names = (" ".join(known.site_name.split()).lower(),) if known.site_name.strip() else ()
+    return RecordPatterns(tuple(names), tuple(codes), site_names, _site_words(known.site_name, known.site_code),
+                          own_dates)
 
 
 def find(text: str, known: Known) -> Iterator[Candidate]:
     record = patterns_for(known)
-    for kind, pattern in record.exact:
-        for m in pattern.finditer(text):
-            yield Candidate(kind, m.start(), m.end(), own=True)
-    for start, end, parsed in parse_dates(text):
-        if parsed in record.dates:
-            yield Candidate("date", start, end, own=True)
+    if record.codes:
+        yield from _codes(text, record.codes)
+    if record.dates:
+        for start, end, parsed in parse_dates(text):
+            if parsed in record.dates:
+                yield Candidate("date", start, end, own=True)
+    folded = text.lower() if record.site_names else ""
+    for site_name in record.site_names:
+        at = folded.find(site_name)
+        while at != -1:
+            yield Candidate("site", at, at + len(site_name), own=True)
+            at = folded.find(site_name, at + 1)
+    if not (record.names or record.site_words):
+        return
+    lowered = text.lower().replace("’", "'")
+    if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): fold word by word instead
+        lowered = "".join(c.lower()[0] if c != "’" else "'" for c in text)
     if record.site_words:
-        for m in record.site_words.finditer(text):
-            yield Candidate("site", m.start(), m.end(), weak=True, own=True)
+        for start, end in _matches(text, lowered, record.site_words):
+            yield Candidate("site", start, end, weak=True, own=True)
     for name in record.names:
-        if name.words:
-            yield from _name_runs(text, name)
+        yield from _name_runs(text, name, _matches(text, lowered, name.words))
 
 
-def _name_runs(text: str, name: _Name) -> Iterator[Candidate]:
+def _matches(text: str, lowered: str, table: dict[str, bool]) -> list[tuple[int, int]]:
+    """Where the words in `table` stand as whole words ("Hill", not the "Hill" of "Hill-Sachs")."""
+    found = []
+    for key, capitalised_only in table.items():
+        at = lowered.find(key)
+        while at != -1:
+            end = at + len(key)
+            if _whole_word(lowered, at, end):
+                word = text[at:end]
+                if not capitalised_only or (word[0].isupper() and (word[1:].islower() or word.isupper())):
+                    found.append((at, end))
+            at = lowered.find(key, end)
+    found.sort()
+    return found
+
+
+def _whole_word(lowered: str, start: int, end: int) -> bool:
+    if start > 0 and (lowered[start - 1].isalnum() or lowered[start - 1] in "'-"):
+        return False
+    after = lowered[end:end + 3]
+    if not after or not (after[0].isalnum() or after[0] in "'-"):
+        return True
+    # A possessive is still the name: "Ellison's". "Hill-Sachs" and "O'Connor" are other words.
+    return after[:2] == "'s" and not after[2:3].isalnum()
+
+
+def _codes(text: str, codes: tuple[tuple[str, str], ...]) -> Iterator[Candidate]:
+    """Numbers and codes however they are spaced: each run of the text is searched with separators taken
+    out, and a hit is mapped back to where it starts and ends in the text."""
+    for run in _CODE_RUN.finditer(text):
+        squeezed = _CODE_SEPARATORS.sub("", run.group()).upper()
+        for kind, code in codes:
+            at = squeezed.find(code)
+            while at != -1:
+                start, end = _unsqueeze(run, at, len(code))
+                if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+                    yield Candidate(kind, start, end, own=True)
+                at = squeezed.find(code, at + 1)
+
+
+def _unsqueeze(run: re.Match, at: int, length: int) -> tuple[int, int]:
+    """Text offsets of characters at..at+length of the run with its separators removed."""
+    seen, start = 0, None
+    for offset, char in enumerate(run.group()):
+        if char in " /.-":
+            continue
+        if seen == at:
+            start = run.start() + offset
+        seen += 1
+        if seen == at + length:
+            return start, run.start() + offset + 1
+    raise AssertionError("a hit inside the run maps back into it")
+
+
+def _name_runs(text: str, name: _Name, spans: list[tuple[int, int]]) -> Iterator[Candidate]:
     """Each stretch of the name's words, with the initials and title around them, as one candidate."""
-    spans = [(m.start(), m.end()) for m in name.words.finditer(text)]
     runs: list[list[int]] = []
     for start, end in spans:
-        if runs and _JOINER.match(text[runs[-1][1]:start]):
+        if runs and _JOINER.fullmatch(text, runs[-1][1], start):
             runs[-1][1] = end
             runs[-1][2] += 1
         else:

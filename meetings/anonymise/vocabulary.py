@@ -70,7 +70,8 @@ EPONYM_HEADS = (
     "fossa", "ring", "cell", "cells", "body", "bodies", "vein", "artery", "type", "stage", "staging", "system",
     "appearance", "pattern", "effect", "lesion", "spot", "spots", "sclerosis", "palsy", "dementia", "arthritis",
     "osteochondrosis", "apophysitis", "fasciitis", "thyroiditis", "encephalopathy", "hamartoma", "polyp",
-    "polyps", "carcinoma", "neuralgia", "contracture", "tenosynovitis", "deformities", "rule", "rules",
+    "polyps", "carcinoma", "neuralgia", "contracture", "tenosynovitis", "deformities", "rule", "rules", "paresis",
+    "paralysis", "reflex", "murmur", "fibrosis", "granuloma", "anastomosis", "approach", "classification",
 )
 
 # Eponyms written alone, without the noun they name: "known Crohn's", "treated Hodgkin's".
