@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from meetings.anonymise.vocabulary import (
-    BARE_EPONYMS, EPONYM_HEADS, NAME_LIKE_WORDS, NOT_A_NAME, ROLE_PHRASES, TITLES, TRAILING_ROLES,
+    BARE_EPONYMS, EPONYM_HEADS, EPONYM_NAMES, NAME_LIKE_WORDS, NOT_A_NAME, ROLE_PHRASES, TITLES, TRAILING_ROLES,
 )
 from meetings.nhs_number import is_valid as is_valid_nhs_number
 
@@ -212,7 +212,8 @@ _HOSPITAL = re.compile(
 )
 _SERVICE_SUFFIX = re.compile(r"(?:Surgery|Clinic)$")
 _EPONYM = re.compile(
-    rf"\b[A-Z][a-z]+(?:['’]s)?(?:[-\s][A-Z][a-z]+(?:['’]s)?)?\s+(?i:{_alternation(EPONYM_HEADS)})\b"
+    rf"\b(?P<possessive>[A-Z][a-z]+['’]s)\s+(?i:{_alternation(EPONYM_HEADS)})\b"
+    rf"|\b[A-Z][a-z]+(?:[-\s][A-Z][a-z]+)?\s+(?i:{_alternation(EPONYM_HEADS)})\b"
     # Grades and types named after people: Weber B, Garden IV, Marsh 3, Schatzker II.
     rf"|\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:I{{1,3}}V?|IV|VI{{0,3}}|[A-D]|\d[a-c]?)(?:[A-F]{{0,2}})\b(?![.:/]\d)"
     rf"|\b[A-Z][a-z]+-[A-Z][a-z]+\b"
@@ -312,6 +313,9 @@ vascular breast colorectal thyroid voice swallow falls specialist
 def clinical_terms(text: str) -> Iterator[tuple[int, int]]:
     """Spans of eponyms and similar clinical names, which a bare name word must not be cut out of."""
     for m in _EPONYM.finditer(text):
+        possessive = m.group("possessive")
+        if possessive and possessive[:-2].lower() not in EPONYM_NAMES:
+            continue  # "Quillfeather's nodule" belongs to a patient
         yield m.start(), m.end()
 
 

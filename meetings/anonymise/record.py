@@ -29,6 +29,8 @@ class Known:
     site_name: str = ""
     site_code: str = ""
     examination_date: date | None = None
+    # Anyone else the case names who must not be recognised: the submitter, say.
+    other_names: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> Known:
@@ -48,7 +50,9 @@ class Known:
                     values[key] = date.fromisoformat(value)
                 except (TypeError, ValueError):
                     raise ValueError(f'"{key}" must be a date written YYYY-MM-DD') from None
-            elif isinstance(value, str):
+            elif key == "other_names" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                values[key] = tuple(value)
+            elif isinstance(value, str) and key != "other_names":
                 values[key] = value
             else:
                 raise ValueError(f'"{key}" must be a string')
@@ -131,8 +135,8 @@ def _site_words(site_name: str, site_code: str) -> dict[str, bool]:
 @lru_cache(maxsize=256)
 def patterns_for(known: Known) -> RecordPatterns:
     names = []
-    for kind, value in (("patient", known.patient_name), ("name", known.reporter_name),
-                        ("name", known.referrer_name)):
+    people = [("patient", known.patient_name), ("name", known.reporter_name), ("name", known.referrer_name)]
+    for kind, value in people + [("name", other) for other in known.other_names]:
         words = _name_words(value)
         if words:
             names.append(_Name(kind, _word_table(words), frozenset(w[0].upper() for w in words)))

@@ -74,6 +74,20 @@ EPONYM_HEADS = (
     "paralysis", "reflex", "murmur", "fibrosis", "granuloma", "anastomosis", "approach", "classification",
 )
 
+# People whose names are in clinical eponyms. "Baker's cyst" is the cyst, but "Quillfeather's nodule" is the
+# patient's: a possessive before a clinical noun is an eponym only for these names.
+EPONYM_NAMES = frozenset("""
+addison alzheimer arnold baker bankart barrett barton behcet bell bennett bochdalek boerhaave bosniak bouchard
+bouveret brodie brown budd burkitt caroli chance charcot chiari chilaiditi colles conn couinaud crohn cushing
+dandy de quervain denis dupuytren ewing fleischner forestier galeazzi garden gleason glasgow graves hampton
+harris hashimoto heberden hill hirschsprung hodgkin horner hounsfield huntington jefferson jones kaposi
+kawasaki kerley kienbock kienböck klatskin krukenberg kummell legg lisfranc maisonneuve mallory marjolin meckel
+meniere ménière mirizzi modic monteggia morgagni morton osgood paget pancoast parkinson perthes pott raynaud
+richter riedel rolando sachs salter schatzker schatzki scheuermann schlatter schmorl segond sjogren sjögren
+smith spigelian still stener sudeck takayasu tarlov tillaux todd trendelenburg virchow warthin weber wegener
+wells westermark whipple wilms wilson zenker
+""".split())
+
 # Eponyms written alone, without the noun they name: "known Crohn's", "treated Hodgkin's".
 BARE_EPONYMS = ("Crohn", "Paget", "Hodgkin", "Barrett", "Perthes", "Graves", "Addison", "Cushing", "Alzheimer",
                 "Parkinson", "Huntington", "Wilson", "Kaposi", "Ewing", "Burkitt", "Sjogren", "Sjögren", "Raynaud",

@@ -52,7 +52,7 @@ def known_for(case: Case, identifiers: CaseIdentifiers | None = None) -> Known:
         patient_name=ids.patient_name, nhs_number=ids.nhs_number, hospital_number=ids.hospital_number,
         date_of_birth=ids.date_of_birth, accession_number=ids.accession_number, reporter_name=ids.reporter_name,
         referrer_name=ids.referrer_name, site_name=case.site.name, site_code=case.site.code,
-        examination_date=ids.examination_date,
+        examination_date=ids.examination_date, other_names=(case.submitter.name,),
     )
 
 

@@ -1,0 +1,187 @@
+"""The leak guard: canaries planted in every identifiable field of a case, and in its images' metadata,
+must not come out of anything an audience is given.
+
+Every feature that renders something for an audience adds it to AUDIENCE_OUTPUTS below. Planting is
+deliberately unkind: the record's identifiers are also written into the case's free text, in the spellings
+people use, and into the notes taken during the meeting.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from io import BytesIO
+
+import numpy as np
+import pytest
+from PIL import ExifTags, Image
+from PIL.PngImagePlugin import PngInfo
+from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from meetings.extensions import db
+from meetings.models import Case, Role
+from meetings.nhs_number import synthetic
+from tests.conftest import signed_in
+from tests.factories import make_case, make_meeting, make_site, make_user
+
+NHS_NUMBER = synthetic(771_203)
+RECORD = {
+    "patient_name": "Zephyrine Quillfeather", "nhs_number": NHS_NUMBER, "hospital_number": "QF7730019",
+    "date_of_birth": date(1951, 8, 17), "accession_number": "ACCQF55120", "examination_date": date(2026, 2, 13),
+    "reporter_name": "Dr Octavius Brambleworth", "reporter_email": "o.brambleworth@canary.example.org",
+    "referrer_name": "Dr Philippa Thistlecombe",
+}
+SITE = {"name": "Wendlebury Abbey Hospital", "code": "WAH"}
+SUBMITTER = "Cornelius Fenwright"
+IMAGE_CANARIES = ["CANARY-DICOM-INSTITUTION", "CANARY-PNG-AUTHOR", "CANARY-JPEG-ARTIST", "CANARY-DICOM-OPERATOR"]
+
+# Every spelling of every identifier that must never reach an audience.
+CANARIES = [
+    "Zephyrine", "Quillfeather", "QUILLFEATHER", NHS_NUMBER, f"{NHS_NUMBER[:3]} {NHS_NUMBER[3:6]} {NHS_NUMBER[6:]}",
+    "QF7730019", "ACCQF55120", "17/08/1951", "17 August 1951", "1951-08-17", "13/02/2026", "13 Feb 2026",
+    "Octavius", "Brambleworth", "o.brambleworth", "Philippa", "Thistlecombe", "Wendlebury", "WAH", "Cornelius",
+    "Fenwright", "Peggy", "07700 900461", "NG7 2UH", "14 Larkspur Close", *IMAGE_CANARIES,
+]
+# A local meeting's own pages may say where it is held; its cases may not say where they came from.
+SITE_CANARIES = {"Wendlebury", "WAH"}
+TEXTS = {
+    "clinical_question": "Mrs Zephyrine Quillfeather (DOB 17/08/1951, NHS 999 {a} {b}, QF7730019), breathless. "
+                         "Daughter Peggy (07700 900461) asks about PE. Lives at 14 Larkspur Close, NG7 2UH.",
+    "report_text": "CTPA 13 Feb 2026, accession ACCQF55120, at Wendlebury Abbey Hospital: no PE. "
+                   "Reported by Dr Octavius Brambleworth.",
+    "outcome_text": "QUILLFEATHER, Zephyrine re-scanned 13/02/2026 at WAH: 14 mm nodule. Referred by Dr Thistlecombe.",
+    "suggested_learning": "Quillfeather's nodule was on the first scan; Brambleworth and Philippa agree.",
+    "discussion_notes": "Octavius (the reporter) was at Wendlebury that day; Cornelius Fenwright submitted it.",
+    "learning_points": "Check lung windows, as Dr Brambleworth now does; thanks to Mr Fenwright.",
+}
+
+
+def canary_dicom() -> bytes:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["lightbox-leak-guard"])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, "OT"
+    ds.PatientName = "QUILLFEATHER^ZEPHYRINE"
+    ds.PatientID, ds.OtherPatientIDs = RECORD["hospital_number"], NHS_NUMBER
+    ds.PatientBirthDate, ds.StudyDate = "19510817", "20260213"
+    ds.AccessionNumber = RECORD["accession_number"]
+    ds.InstitutionName = "CANARY-DICOM-INSTITUTION Wendlebury Abbey Hospital"
+    ds.ReferringPhysicianName = "THISTLECOMBE^PHILIPPA"
+    ds.OperatorsName = "CANARY-DICOM-OPERATOR^BRAMBLEWORTH"
+    ds.set_pixel_data(np.full((32, 48), 900, np.uint16), "MONOCHROME2", 16, generate_instance_uid=False)
+    out = BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def canary_png() -> bytes:
+    info = PngInfo()
+    info.add_text("Author", "CANARY-PNG-AUTHOR Zephyrine Quillfeather")
+    info.add_itxt("Description", f"NHS {NHS_NUMBER} Wendlebury", lang="en", tkey="x")
+    out = BytesIO()
+    Image.new("L", (40, 30), 120).save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def canary_jpeg() -> bytes:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Artist] = "CANARY-JPEG-ARTIST Dr Octavius Brambleworth"
+    exif[ExifTags.Base.ImageDescription] = "QUILLFEATHER QF7730019"
+    out = BytesIO()
+    Image.new("RGB", (40, 30), (90, 90, 90)).save(out, "JPEG", exif=exif, comment=b"Fenwright")
+    return out.getvalue()
+
+
+@pytest.fixture
+def planted(app, client, login_as, smtp_server):
+    """An approved, scheduled case full of canaries; the chair's client is signed in."""
+    chair = login_as(Role.CHAIR, home_site=make_site(**SITE))
+    submitter = make_user(Role.MEMBER, name=SUBMITTER, home_site=chair.home_site)
+    meeting = make_meeting(chair=chair, title="Chest REAL meeting")
+    texts = {k: v.format(a=NHS_NUMBER[3:6], b=NHS_NUMBER[6:]) for k, v in TEXTS.items()}
+    case = make_case(submitter, meeting, RECORD, images=(
+        (canary_dicom(), "Quillfeather CT, Wendlebury"), (canary_png(), "Dr Brambleworth's key image"),
+        (canary_jpeg(), "Photo 13/02/2026"),
+    ), **texts)
+    member = make_user(Role.MEMBER, home_site=chair.home_site)
+    db.session.commit()
+    response = client.post(f"/cases/{case.id}/review", data={"action": "approve", "redact": "Peggy"})
+    assert response.status_code == 303
+    return {"client": client, "chair": chair, "meeting": meeting, "case": db.session.get(Case, case.id),
+            "member": member, "smtp": smtp_server, "app": app}
+
+
+# --- the audience's outputs: each returns (what it is, the bytes an audience receives) -----------------------
+
+def presentation(ctx) -> list[tuple[str, bytes]]:
+    response = ctx["client"].get(f"/cases/{ctx['case'].id}/presentation")
+    assert response.status_code == 200
+    return [("what the room will see (presentation)", response.data)]
+
+
+def anonymised_images(ctx) -> list[tuple[str, bytes]]:
+    audience = signed_in(ctx["app"].test_client(), ctx["member"])
+    outputs = []
+    for image in ctx["case"].images:
+        response = audience.get(f"/cases/{ctx['case'].id}/images/{image.id}/anonymised.png")
+        assert response.status_code == 200 and response.headers["Content-Type"] == "image/png"
+        outputs.append((f"anonymised image {image.position + 1} ({image.kind})", response.data))
+    return outputs
+
+
+def members_home(ctx) -> list[tuple[str, bytes]]:
+    audience = signed_in(ctx["app"].test_client(), ctx["member"])
+    return [("a member's home page", audience.get("/").data)]
+
+
+members_home.names_the_meetings_site = True
+
+
+def reporter_notice(ctx) -> list[tuple[str, bytes]]:
+    client, case = ctx["client"], ctx["case"]
+    default = client.get(f"/cases/{case.id}/notice").get_data(as_text=True)
+    text = re.search(r'<textarea[^>]*>(.*?)</textarea>', default, re.S).group(1)
+    assert client.post(f"/cases/{case.id}/notice", data={"text": text}).status_code == 303
+    message = ctx["smtp"].messages[-1]
+    bodies = [part.get_payload(decode=True) for part in message.walk() if not part.is_multipart()]
+    return [("the reporter's notice email (body)", b"\n".join(bodies) + message["Subject"].encode())]
+
+
+AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice]
+
+
+@pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)
+def test_no_canary_reaches_an_audience(planted, output):
+    canaries = [c for c in CANARIES
+                if not (getattr(output, "names_the_meetings_site", False) and c in SITE_CANARIES)]
+    for label, data in output(planted):
+        text = data.decode("utf-8", "replace")
+        squeezed = re.sub(r"\s", "", text)
+        leaked = [c for c in canaries if c.lower() in text.lower() or (c.isdigit() and c in squeezed)]
+        assert not leaked, f"{label} leaks {leaked}"
+        if data.startswith(b"\x89PNG"):
+            assert _png_chunks(data) <= {"IHDR", "PLTE", "IDAT", "IEND"}, f"{label} keeps metadata"
+
+
+def test_the_guard_would_notice_a_leak(planted):
+    """The planted case really carries the canaries, so a green guard means something."""
+    client, case = planted["client"], planted["case"]
+    detail = client.get(f"/cases/{case.id}").get_data(as_text=True)  # the chair's identifiable view
+    review = client.get(f"/cases/{case.id}/review").get_data(as_text=True)
+    for canary in ("Quillfeather", "Brambleworth", "Wendlebury", "QF7730019", "Peggy"):
+        assert canary in detail + review
+    assert all(c.encode() in b"".join(i.original for i in case.images) for c in IMAGE_CANARIES)
+
+
+def _png_chunks(data: bytes) -> set[str]:
+    chunks, at = set(), 8
+    while at < len(data):
+        length = int.from_bytes(data[at:at + 4], "big")
+        chunks.add(data[at + 4:at + 8].decode("latin-1"))
+        at += 12 + length
+    return chunks
