@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from meetings import nhs_number
+from meetings.cases import review
 from meetings.cases.images import check_upload
 from meetings.extensions import db
 from meetings.models import (
@@ -101,7 +102,8 @@ CASES = [
      "Check the side annotation against the request before issuing.",
      ("Hugh Farrant", date(1978, 1, 9), "NGH4471203", "ACC20260202"), "sonographer@harbourview.example.org"),
     (2, CaseKind.DISCREPANCY, "mdt", Modality.CT, "Head",
-     "Sudden onset right arm weakness, 2 hours.",
+     # Slips a chair will see highlighted in the anonymisation review.
+     "Mrs Achterberg, sudden onset right arm weakness, 2 hours. Discussed with Dr Marchetti (bleep 4417).",
      "No intracranial haemorrhage. No established infarct.",
      "CT angiography 40 minutes later showed a left M1 occlusion; hyperdense MCA sign visible in retrospect.",
      "Look for the hyperdense vessel sign on every stroke CT.",
@@ -286,12 +288,29 @@ def _minutes(meetings) -> None:
             ))
 
 
+# The burned-in name, NHS number and date across the top of the demo ultrasound.
+ULTRASOUND_LABEL_BOX = [0, 0, 250, 28]
+
+
+def _reviews(people, cases) -> None:
+    """Cases already presented were reviewed first, with the ultrasound's burned-in text covered."""
+    chair = people["chair@northgate.example.org"]
+    for case in cases:
+        if case.status != CaseStatus.PRESENTED or case.review is not None:
+            continue
+        for image in case.images:
+            if image.kind == "dicom" and case.modality == Modality.US:
+                review.set_boxes(image, [ULTRASOUND_LABEL_BOX])
+        review.approve(case, chair, [], [])
+
+
 def seed() -> None:
     """Create or complete the demo data set. The caller commits."""
     sites = _sites()
     people = _people(sites)
     meetings = _meetings(sites, people)
     cases = _cases(sites, people, meetings)
+    _reviews(people, cases)
     _attendance(people, meetings)
     _actions(people, meetings, cases)
     _minutes(meetings)
