@@ -165,3 +165,8 @@ def test_the_command_line_scrubs_json_lines_in_order_and_reports_bad_lines(app):
     assert out[3] == {"error": '"date_of_birth" must be a date written YYYY-MM-DD'}
     assert out[4] == {"error": 'unknown key in "known": shoe_size'}
     assert out[5] == {"error": 'each line must be an object with a "text" string'}
+
+
+@pytest.mark.parametrize("written", ["3rd April 1956", "Apr 3, 1956", "03-Apr-56", "03/04/1956", "1956-04-03"])
+def test_the_records_own_dates_are_never_put_back_however_written(written):
+    assert scrubbed(f"DOB {written}.", keep=[written]) == "DOB [DATE]."

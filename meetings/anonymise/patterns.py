@@ -34,10 +34,10 @@ def _alternation(words) -> str:
 # --- dates ------------------------------------------------------------------------------------------
 
 # "may" the verb is everywhere in reports, so the month is recognised only when capitalised.
-MONTH = (r"(?:(?i:january|february|march|april|june|july|august|september|october|november|december"
+MONTH = (r"(?P<month>(?i:january|february|march|april|june|july|august|september|october|november|december"
          r"|(?:jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?)|May|MAY)")
-_DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
-_YEAR = r"(?:\d{4}|'?\d{2})"
+_DAY = r"(?P<day>0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
+_YEAR = r"'?(?P<year>\d{4}|\d{2})"
 _WEEKDAY_BEFORE = re.compile(r"(?<![\w/])(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+"
                              r"(?:the\s+)?$")
 _DATE_PATTERNS = [
@@ -55,6 +55,10 @@ _DATE_PATTERNS = [
     # 04/1956 (month and four-digit year; "6/12" and "2/52" are durations and stay)
     re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\w/])"),
 ]
+
+
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
 
 
 def _numeric_date_is_plausible(a: str, b: str) -> bool:
@@ -85,6 +89,12 @@ def parse_dates(text: str) -> Iterator[tuple[int, int, date]]:
         parsed = _make_date(m.group(1), m.group(3), m.group(4))
         if parsed:
             yield m.start(), m.end(), parsed
+    for pattern in _DATE_PATTERNS[2:4]:
+        for m in pattern.finditer(text):
+            if m.group("year"):
+                parsed = _make_date(m.group("year"), str(_MONTHS[m.group("month")[:3].lower()]), m.group("day"))
+                if parsed:
+                    yield m.start(), m.end(), parsed
 
 
 def _make_date(year: str, month: str, day: str) -> date | None:
