@@ -20,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from meetings import create_app, demo  # noqa: E402
 from meetings.extensions import db  # noqa: E402
+from meetings.models import Case, CaseImage, CaseStatus  # noqa: E402
 
 
 def measure(client, path: str, seconds: float) -> dict:
@@ -57,6 +59,13 @@ def main() -> None:
         with app.test_request_context():
             demo.seed()
         db.session.commit()
+        upcoming = db.session.scalar(select(Case).where(Case.status == CaseStatus.SCHEDULED).order_by(Case.id))
+        with_image = db.session.scalar(select(CaseImage).where(CaseImage.case_id.is_not(None))
+                                       .join(Case).where(Case.modality == "US"))
+        case_pages = (("anonymisation_review", f"/cases/{upcoming.id}/review"),
+                      ("presentation_preview", f"/cases/{with_image.case_id}/presentation"),
+                      ("anonymised_image_png",
+                       f"/cases/{with_image.case_id}/images/{with_image.id}/anonymised.png"))
 
     bare = Flask("bare")
     bare.add_url_rule("/", "bare", lambda: ("", 204))
@@ -66,7 +75,7 @@ def main() -> None:
     results["sign_in_page"] = measure(client, "/auth/sign-in", args.seconds)
     client.post("/auth/sign-in", data={"email": "admin@northgate.example.org", "password": demo.DEMO_PASSWORD})
     for name, path in (("dashboard", "/"), ("actions", "/actions/"), ("admin_users", "/admin/users"),
-                       ("admin_users_search_fragment", "/admin/users?q=north")):
+                       ("admin_users_search_fragment", "/admin/users?q=north"), *case_pages):
         results[name] = measure(client, path, args.seconds)
 
     for name, figures in results.items():
