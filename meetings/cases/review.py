@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from enum import Enum
 
 from flask import url_for
 from sqlalchemy import select
@@ -19,18 +18,15 @@ from meetings.anonymise.images import Box, anonymise_image
 from meetings.anonymise.text import Known, Scrubbed, scrub
 from meetings.extensions import db
 from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, User, utcnow
+from meetings.models.base import LabelledEnum
 
 MAX_BOXES = 50
 
 
-class ReviewState(Enum):
-    NOT_REVIEWED = "Not reviewed"
-    REVIEWED = "Reviewed"
-    CHANGED = "Changed since review"
-
-    @property
-    def label(self) -> str:
-        return self.value
+class ReviewState(LabelledEnum):
+    NOT_REVIEWED = "not_reviewed"
+    REVIEWED = "reviewed"
+    CHANGED = "changed_since_review"
 
 
 class NotReviewed(Exception):

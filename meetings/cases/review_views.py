@@ -47,13 +47,16 @@ def _choices() -> tuple[list[str], list[str]]:
     return review.clean_terms(request.form.get("redact", "")), review.clean_terms(request.form.getlist("keep"))
 
 
+def _saved_choices(case: Case) -> tuple[list[str], list[str]]:
+    return (case.review.redact, case.review.keep) if case.review else ([], [])
+
+
 @bp.route("/cases/<int:case_id>/review", methods=["GET", "POST"])
 @login_required
 def page(case_id: int):
     case = _reviewable_or_404(case_id)
     if request.method == "GET":
-        current = case.review
-        response = _page(case, current.redact if current else [], current.keep if current else [])
+        response = _page(case, *_saved_choices(case))
         db.session.commit()  # keeps anonymised images made for the first time
         return response
     redact, keep = _choices()
@@ -82,24 +85,25 @@ def boxes(case_id: int, image_id: int):
         else:
             drawn = review.typed_box(image.redaction_boxes, request.form, width, height)
     except ValueError as error:
-        current = case.review
         if is_htmx():
             return render_template("cases/_redaction_editor.html", case=case, image=image, size=(width, height),
                                    box_error=str(error), box_image_id=image.id, typed=request.form), 422
-        return _page(case, current.redact if current else [], current.keep if current else [], 422,
-                     box_error=str(error), box_image_id=image.id, typed=request.form)
+        return _page(case, *_saved_choices(case), 422, box_error=str(error), box_image_id=image.id,
+                     typed=request.form)
     review.set_boxes(image, drawn)
     db.session.commit()
+    said = _boxes_said(drawn, review.state_of(case))
     if is_htmx():
         return render_template("cases/_redaction_editor.html", case=case, image=image,
-                               size=review.png_size(image.anonymised), announcement=_boxes_said(drawn))
-    flash(_boxes_said(drawn), "success")
+                               size=review.png_size(image.anonymised), announcement=said)
+    flash(said, "success")
     return redirect(url_for("review.page", case_id=case.id, _anchor=f"image-{image.id}"), code=303)
 
 
-def _boxes_said(drawn: list) -> str:
+def _boxes_said(drawn: list, state: review.ReviewState) -> str:
     count = len(drawn)
-    return f"Saved: {count} black {'box' if count == 1 else 'boxes'} on this image. The case needs approving again."
+    said = f"Saved: {count} black {'box' if count == 1 else 'boxes'} on this image."
+    return said + (" Approve the case again before it is presented." if state is review.ReviewState.CHANGED else "")
 
 
 @bp.get("/cases/<int:case_id>/images/<int:image_id>/anonymised.png")
