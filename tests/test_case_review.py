@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from io import BytesIO
 
@@ -50,7 +51,9 @@ def state_of(case_id: int) -> str:
 
 
 def approve(client, case, **choices):
-    data = {"action": "approve", "redact": choices.get("redact", ""), "keep": choices.get("keep", [])}
+    page = client.get(f"/cases/{case.id}/review").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    data = {"action": "approve", "redact": choices.get("redact", ""), "keep": choices.get("keep", []), "seen": seen}
     return client.post(f"/cases/{case.id}/review", data=data)
 
 
@@ -188,3 +191,17 @@ def test_reviewing_is_for_the_cases_chairs_and_the_audience_sees_images_only_onc
     assert audience.get(image_url).status_code == 200
     signed_in(audience, elsewhere)
     assert audience.get(image_url).status_code == 404
+
+
+def test_a_case_edited_while_the_chair_reads_it_is_not_approved_unseen(client, chair_case):
+    _, _, case = chair_case
+    page = client.get(f"/cases/{case.id}/review").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    fresh(Case, case.id).outcome_text = "Dr Feltham, the reporter, was told on 02/02/2026."
+    db.session.commit()
+    response = client.post(f"/cases/{case.id}/review", data={"action": "approve", "redact": "Peggy", "seen": seen})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409 and "changed while you were reviewing" in body
+    assert "Removed, [NAME]: </span>Dr Feltham</mark>" in body and ">Peggy</textarea>" in body
+    assert state_of(case.id) == "NOT_REVIEWED"
+    assert approve(client, case).status_code == 303

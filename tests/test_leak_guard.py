@@ -110,7 +110,9 @@ def planted(app, client, login_as, smtp_server):
     ), **texts)
     member = make_user(Role.MEMBER, home_site=chair.home_site)
     db.session.commit()
-    response = client.post(f"/cases/{case.id}/review", data={"action": "approve", "redact": "Peggy"})
+    review_page = client.get(f"/cases/{case.id}/review").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', review_page).group(1)
+    response = client.post(f"/cases/{case.id}/review", data={"action": "approve", "redact": "Peggy", "seen": seen})
     assert response.status_code == 303
     return {"client": client, "chair": chair, "meeting": meeting, "case": db.session.get(Case, case.id),
             "member": member, "smtp": smtp_server, "app": app}

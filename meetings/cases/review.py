@@ -52,15 +52,21 @@ def known_for(case: Case, identifiers: CaseIdentifiers | None = None) -> Known:
     )
 
 
-def fingerprint(case: Case, identifiers: CaseIdentifiers | None = None) -> str:
-    """A digest of everything about the case that could put an identifier in front of the room."""
-    ids = identifiers or identifiers_of(case)
+def fingerprint(case: Case, *, images: bool = True) -> str:
+    """A digest of everything about the case that could put an identifier in front of the room.
+
+    Without `images`, the digest of what the review page shows as text: the page sends it back on
+    approval, so a case edited while the chair was reading is not approved unseen.
+    """
+    ids = identifiers_of(case)
     content = {
         "fields": [getattr(case, field) for field in anonymised.REVIEWED_FIELDS],
         "site": case.site_id,
         "identifiers": [str(getattr(ids, column.key)) for column in CaseIdentifiers.__table__.columns],
-        "images": [[image.id, image.caption, image.redaction_boxes] for image in case.images],
+        "captions": [[image.id, image.caption] for image in case.images],
     }
+    if images:
+        content["boxes"] = [[image.id, image.redaction_boxes] for image in case.images]
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -104,8 +110,15 @@ def save_choices(case: Case, redact: list[str], keep: list[str]) -> CaseReview:
     return review
 
 
-def approve(case: Case, reviewer: User, redact: list[str], keep: list[str]) -> CaseReview:
-    """Freeze the anonymised texts the chair has just seen as what the room will be shown."""
+class ChangedWhileReviewing(Exception):
+    """The case was edited after the chair's page was drawn; they must see the new version first."""
+
+
+def approve(case: Case, reviewer: User, redact: list[str], keep: list[str], seen: str) -> CaseReview:
+    """Freeze the anonymised texts the chair has just seen (`seen`: their page's text fingerprint) as what
+    the room will be shown."""
+    if seen != fingerprint(case, images=False):
+        raise ChangedWhileReviewing
     review = save_choices(case, redact, keep)
     scrubbed = preview(case, review.redact, review.keep)
     review.approved = {

@@ -39,7 +39,7 @@ def _page(case: Case, redact: list[str], keep: list[str], status: int = 200, box
         template, case=case, state=review.state_of(case), texts=texts, labels=FIELD_LABELS,
         fields=REVIEWED_FIELDS, redact=redact, keep=keep, restorable=restorable,
         findings=sum(len(r.findings) for r in scrubbed.values()), box_error=box_error, box_image_id=box_image_id,
-        image_sizes=image_sizes, typed=typed,
+        image_sizes=image_sizes, typed=typed, seen=review.fingerprint(case, images=False),
     ), status
 
 
@@ -61,7 +61,13 @@ def page(case_id: int):
         return response
     redact, keep = _choices()
     if request.form.get("action") == "approve":
-        review.approve(case, current_user, redact, keep)
+        try:
+            review.approve(case, current_user, redact, keep, request.form.get("seen", ""))
+        except review.ChangedWhileReviewing:
+            db.session.rollback()
+            flash("The case was changed while you were reviewing it. Check the new version below, "
+                  "then approve it.", "error")
+            return _page(case, redact, keep, 409)
         db.session.commit()
         flash("Anonymisation approved. This version of the case can be presented.", "success")
         return redirect(url_for("review.page", case_id=case.id), code=303)
