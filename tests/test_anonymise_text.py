@@ -74,7 +74,7 @@ def test_reporter_referrer_and_site_go(text, expected):
     ("Old NHS no 999 000 0018 on the request.", "Old NHS no [NHS NUMBER] on the request."),
     ("MRN: K123456 and id 77234519", "MRN: [ID] and id [ID]"),
     ("Previous CT 12/05/2019 and 2 Feb 2021, and on 3rd August.", "Previous CT [DATE] and [DATE], and on [DATE]."),
-    ("Lives at 14 Acacia Avenue, Westbrook, NG7 2UH.", "Lives at [ADDRESS][POSTCODE]."),
+    ("Lives at 14 Acacia Avenue, Westbrook, NG7 2UH.", "Lives at [ADDRESS], [POSTCODE]."),
     ("Postcode SW1A 1AA", "Postcode [POSTCODE]"),
     ("Call 01632 960123 or 07700 900123 or +44 20 7946 0321 or (0115) 496 0123.",
      "Call [PHONE] or [PHONE] or [PHONE] or [PHONE]."),
@@ -170,3 +170,45 @@ def test_the_command_line_scrubs_json_lines_in_order_and_reports_bad_lines(app):
 @pytest.mark.parametrize("written", ["3rd April 1956", "Apr 3, 1956", "03-Apr-56", "03/04/1956", "1956-04-03"])
 def test_the_records_own_dates_are_never_put_back_however_written(written):
     assert scrubbed(f"DOB {written}.", keep=[written]) == "DOB [DATE]."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Call 0113 496 0782 ext. 2214 or 029-2018-0511 x3936.", "Call [PHONE] or [PHONE]."),
+    ("Kind regards,\n\nRhiannon Pritchard\nConsultant Radiologist", "Kind regards,\n\n[NAME]\nConsultant Radiologist"),
+    ("Thanks,\nOla\n\nOla Nowicka MRCP FRCR", "Thanks,\n[NAME]\n\n[NAME] MRCP FRCR"),
+    ("Hi Bronwen,\nplease see below.", "Hi [NAME],\nplease see below."),
+    ("Findings discussed with KOWALSKI T (Dr) at 14:20.", "Findings discussed with [NAME] (Dr) at 14:20."),
+    ("Positioning by J. Okonjo (radiographer).", "Positioning by [NAME] (radiographer)."),
+    ("Please let Aoife know if it changes.", "Please let [NAME] know if it changes."),
+    ("2. Hazel Crabtree KV1208844 74F. Discharged.", "2. [NAME] [ID] 74F. Discharged."),
+    ("Chair: Yuki Tanaka", "Chair: [NAME]"),
+    ("Done Mon 19th, reviewed Thurs 7/3.", "Done [DATE], reviewed [DATE]."),
+    ("Referred from Ysbyty Glan Tywi and Meddygfa'r Bont.", "Referred from [SITE] and [SITE]."),
+    ("GP: Dr Mensah & Partners, The Willows Health Centre", "GP: [NAME], [SITE]"),
+    ("Site: SAINT BRIDE'S WOMEN'S HOSPITAL", "Site: [SITE]"),
+    ("Lives at 4 Heol y Felin, Cwmderwen, SA39 9HX.", "Lives at [ADDRESS], [POSTCODE]."),
+    ("Path lab no. H24-118273 sent.", "Path lab no. [ID] sent."),
+    ("Seen by Mr ap Gwilym and Máire Ó Súilleabháin (wife).", "Seen by [NAME] and [NAME] (wife)."),
+])
+def test_names_numbers_and_places_in_letters_emails_and_mdt_lists(text, expected):
+    assert scrubbed(text, None) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Consultant Neuroradiologist", "Sister Mary Joseph nodule", "St James's University Hospital classification grade 4",
+])
+def test_jobs_and_clinical_names_that_look_like_people_or_places_survive(text):
+    assert scrubbed(text, None) == text
+
+
+def test_a_records_accented_name_is_found_typed_without_accents_and_with_particles():
+    known = Known(patient_name="Róisín Ó Dálaigh", referrer_name="Rhys ap Gwilym")
+    assert scrubbed("ROISIN O DALAIGH; Roisin; ref rhys ap gwilym (neuro)", known) == "[PATIENT]; [PATIENT]; ref [NAME] (neuro)"
+
+
+def test_a_surname_that_is_a_word_stays_a_word_in_headings_and_clinical_sentences_but_not_as_a_person():
+    known = Known(patient_name="Carol Hand")
+    out = scrubbed("XR LEFT HAND AND WRIST\nPatient: HAND, Carol\nHand radiographs show erosions. "
+                   "Hand was told. Spoke to Mrs Hand. The hand is swollen.", known)
+    assert out == ("XR LEFT HAND AND WRIST\nPatient: [PATIENT]\nHand radiographs show erosions. "
+                   "[PATIENT] was told. Spoke to [PATIENT]. The hand is swollen.")

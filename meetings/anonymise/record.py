@@ -6,13 +6,14 @@ then a run of its words, initials and a title in front is joined into one findin
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 
 from meetings.anonymise.patterns import Candidate, parse_dates
-from meetings.anonymise.vocabulary import COMMON_WORDS, GENERIC_SITE_WORDS, TITLES
+from meetings.anonymise.vocabulary import COMMON_WORDS, GENERIC_SITE_WORDS, PERSON_VERBS, TITLES
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,11 @@ class Known:
 
 
 _TITLE_WORDS = frozenset(t.lower() for t in TITLES)
+_PARTICLE = r"(?i:ap|ab|[oó]|n[ií]|nic|de|da|di|du|van|von|der|den|le|la|bin|bint)"
 _BEFORE_NAME = re.compile(rf"(?:\b(?:{'|'.join(TITLES)}|{'|'.join(t.upper() for t in TITLES)})\.?\s+)?"
-                          r"(?:(?<![A-Za-z])[A-Z]\.\s*|(?<![A-Za-z])[A-Z]\s+){0,3}$")
-_JOINER = re.compile(r"[\s,.]{0,3}")
+                          rf"(?:(?<![A-Za-z])[A-Z]\.\s*|(?<![A-Za-z])[A-Z]\s+){{0,3}}(?:\b{_PARTICLE}\s+){{0,2}}$")
+# Between two words of one name: a comma, a full stop, or a particle ("Pádraig Ó Súilleabháin").
+_JOINER = re.compile(rf"[ \t,.]{{0,3}}(?:{_PARTICLE}[ \t]+){{0,2}}")
 # Runs of letters and digits that a single space, slash, dot or dash may split: "999 000 1234", "RX-12 34".
 _CODE_RUN = re.compile(r"[A-Za-z0-9]+(?:[ /.-][A-Za-z0-9]+)*")
 _CODE_SEPARATORS = re.compile(r"[ /.-]")
@@ -93,8 +96,22 @@ def _name_words(name: str) -> list[str]:
     return [w for w in words if w.lower() not in _TITLE_WORDS and len(w) > 1]
 
 
+def _accent_table() -> dict[int, str]:
+    """Latin letters to their unaccented base, one character for one, so offsets are kept."""
+    table = {ord(c): b for c, b in zip("łŁøØđĐħĦı", "lLoOdDhHi")}
+    for code in range(0xC0, 0x250):
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        if len(decomposed) > 1 and decomposed[0].isascii() and decomposed[0].isalpha():
+            table[code] = decomposed[0]
+    return table
+
+
+# A record's "Dvořák" is often typed "DVORAK", and "Róisín" "Roisin".
+_ACCENTS = _accent_table()
+
+
 def _fold(word: str) -> str:
-    return word.replace("’", "'").lower()
+    return word.replace("’", "'").lower().translate(_ACCENTS)
 
 
 def _word_table(words: list[str]) -> dict[str, bool]:
@@ -167,9 +184,9 @@ def find(text: str, known: Known) -> Iterator[Candidate]:
             at = folded.find(site_name, at + 1)
     if not (record.names or record.site_words):
         return
-    lowered = text.lower().replace("’", "'")
-    if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): fold word by word instead
-        lowered = "".join(c.lower()[0] if c != "’" else "'" for c in text)
+    lowered = _fold(text)
+    if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): fold letter by letter instead
+        lowered = "".join(_fold(c)[0] for c in text)
     if record.site_words:
         for start, end in _matches(text, lowered, record.site_words):
             yield Candidate("site", start, end, weak=True, own=True)
@@ -243,10 +260,37 @@ def _name_runs(text: str, name: _Name, spans: list[tuple[int, int]]) -> Iterator
     for start, end, count in runs:
         before = _BEFORE_NAME.search(text, max(0, start - 30), start)
         widened = bool(before and before.group() and _initials_fit(before.group(), name.initials))
+        if count == 1 and not widened and _reads_as_a_word(text, start, end, name):
+            continue
         if widened:
             start = before.start()
         end += _trailing_initials(text[end:end + 12], name.initials, surname_first="," in text[start:end])
         yield Candidate(name.kind, start, end, weak=count == 1 and not widened, own=True)
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.:;!?]\s+|\n\s*|^\s*)$")
+
+
+def _reads_as_a_word(text: str, start: int, end: int, name: _Name) -> bool:
+    """Mrs Small, alone and unadorned: is "Small" here the word ("Small volume free fluid", "MRI BRAIN")?
+
+    Only for names that are ordinary words, only when nothing marks them as a person: in capitals in a
+    heading, or opening a sentence and followed by a word that is not something a person does.
+    """
+    word = text[start:end]
+    if not name.words.get(_fold(word)):  # not an ordinary word, so the name however it stands
+        return False
+    following = re.match(r"['’]s\b|\s+([A-Za-z]+)", text[end:end + 30])
+    if following and following.group(0)[0] in "'’":
+        return False  # "Stone's wife" is a person
+    next_word = following.group(1) if following else ""
+    if word.isupper() and len(word) > 1:
+        # In a heading of capitals ("MRI BRAIN", "XR LEFT HAND AND WRIST") the neighbours are capitals too.
+        previous = re.search(r"([A-Za-z]+)\W*$", text[max(0, start - 20):start])
+        in_heading = any(w and len(w) > 1 and w.isupper() for w in (next_word, previous and previous.group(1)))
+        return in_heading and next_word.lower() not in PERSON_VERBS
+    opens = _SENTENCE_START.search(text, max(0, start - 3), start) is not None
+    return opens and next_word.islower() and next_word not in PERSON_VERBS
 
 
 _AFTER_NAME = re.compile(r",?\s?(?:[A-Z](?![A-Za-z])\.?\s?){1,3}(?![\w&])")

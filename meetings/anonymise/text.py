@@ -88,12 +88,20 @@ def _chair_redactions(text: str, redact: Collection[str]) -> list[patterns.Candi
 
 
 def _drop_clinical_words(text: str, candidates: list[patterns.Candidate]) -> list[patterns.Candidate]:
-    """A lone name word inside an eponym ("Baker" in "Baker's cyst") is the eponym, not the person."""
-    if not any(c.weak for c in candidates):
-        return candidates
-    clinical = list(patterns.clinical_terms(text))
-    return [c for c in candidates if not (c.weak and any(
-        start <= c.start and c.end <= end and (end - start) > (c.end - c.start) for start, end in clinical))]
+    """A lone name word inside an eponym ("Baker" in "Baker's cyst") is the eponym, not the person; and
+    nothing found by its shape inside "Sister Mary Joseph nodule" is a person."""
+    phrases = list(patterns.clinical_phrases(text))
+    if phrases:
+        candidates = [c for c in candidates if c.own or not any(
+            start <= c.start and c.end <= end for start, end in phrases)]
+    return [c for c in candidates if not (c.weak and _inside_clinical_term(text, c))]
+
+
+def _inside_clinical_term(text: str, candidate: patterns.Candidate) -> bool:
+    # Looked for only around the word in question: eponym patterns are costly to run over a whole text.
+    window = (max(0, candidate.start - 60), min(len(text), candidate.end + 60))
+    return any(start <= candidate.start and candidate.end <= end and (end - start) > (candidate.end - candidate.start)
+               for start, end in patterns.clinical_terms(text, *window))
 
 
 def _join(candidates: list[patterns.Candidate]) -> list[Finding]:

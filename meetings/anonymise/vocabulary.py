@@ -17,11 +17,22 @@ ROLE_PHRASES = (
     "next of kin", "nok", "gp", "consultant", "registrar", "radiologist", "radiographer", "sonographer",
     "surgeon", "physician", "clinician", "colleague", "reporter", "referrer", "referring clinician",
     "patient", "pt", "patient name", "name", "signed", "signature", "contact",
+    "hi", "hello", "hey", "morning", "good morning", "afternoon", "good afternoon", "evening", "chair", "verified",
+    "obtained by", "consent obtained by", "cns", "nurse specialist", "midwife", "community midwife",
+    "health visitor", "physiotherapist", "coordinator", "secretary", "team", "baby of", "mother of",
+    "brother in law", "sister in law", "mother in law", "father in law", "son in law", "daughter in law",
+    "stepson", "stepdaughter", "grandmother", "grandfather", "cousin", "fiance", "fiancee", "girlfriend",
+    "boyfriend", "relayed to", "phoned to", "faxed to", "sent to", "passed to", "handed to",
 )
 
 # Roles a name may be followed by, in brackets or after a comma: "Karen Hill (daughter)".
 TRAILING_ROLES = ("daughter", "son", "husband", "wife", "partner", "mother", "father", "brother", "sister",
                   "niece", "nephew", "carer", "friend", "neighbour", "next of kin", "nok", "gp", "patient")
+
+# Jobs named in brackets after a person: "J. Mulvihill (radiographer)", "STERLING R (Dr)".
+TRAILING_JOBS = ("dr", "consultant", "radiologist", "registrar", "radiographer", "sonographer", "coordinator",
+                 "secretary", "cns", "nurse", "physio", "physiotherapist", "midwife", "surgeon", "physician",
+                 "reporter", "referrer", "fellow", "trainee", "spr", "sho", "gp", "on-call", "oncall")
 
 # Capitalised words that follow a title or a role phrase without being a name ("discussed with Urology").
 NOT_A_NAME = frozenset("""
@@ -48,6 +59,8 @@ brain abdomen pelvis spine cervical thoracic lumbar kidneys lungs thorax cxr axr
 bloods
 contrast consent amu sau cdu ccu eau mau sdec ambulatory urgent routine
 dob d.o.b nhs mrn hosp ref tel age aged yo address postcode dod crn pid id no number tel mob email
+endocrine msk neuro paeds neonatal partner partners baby known new old previous prior recent initial repeat
+follow follow-up all everyone both colleagues thanks
 """.split())
 
 # Words that are names as often as not (June, Will, Head, Hand): one of them alone after a weak cue such as
@@ -105,7 +118,21 @@ swift sharp bright sweet fair free noble close case cross rich power price cash 
 north south east west english french scott lamb fox wolf bird crow swan drake hawk finch bull hart buck doe
 salmon trout pike fish cole frost snow rain winter day root wall walls bridge gate gates church chapel major
 minor child mass fine well wells low high lee chase hunt wade will penny bishop dale glen ash oak birch
+brain bone foot hand head long small stone wall field back heart neck knee rib lung liver skin fat cyst
 """.split())
+
+# What a person, not a body part, does next: "Stone was reviewed", "HAND ATTENDED", "Small declined".
+PERSON_VERBS = frozenset("""
+was is has had will would attended attends reviewed re-attended came comes went goes told informed aware
+declined agreed asked asks consented says said reports reported presented presents returned returns called
+rang phoned felt feels lives lived died remains remained underwent undergoes needs needed wants wanted wishes
+prefers tolerated tolerates understands understood spoke speaks saw sees knows knew did does
+""".split())
+
+# Clinical names that look like people or places: never cut up, whatever the patterns think.
+CLINICAL_PHRASES = ("Sister Mary Joseph", "St James's University Hospital classification",
+                    "St James's classification", "Mallory-Weiss", "Boerhaave", "Kerley B", "Virchow's node",
+                    "Lady Windermere", "Jefferson fracture", "Hangman's fracture", "Chance fracture")
 
 # Words in a site's name that identify nothing on their own ("General" in "Northgate General Hospital").
 GENERIC_SITE_WORDS = frozenset("""
