@@ -324,7 +324,7 @@ def _name_words_span(text: str, start: int, end: int, *, after_title: bool) -> t
 
 
 # "Consultant Neuroradiologist", "Senior Sonographer": jobs, not surnames.
-_JOB_ENDINGS = ("ologist", "ologists", "ographer", "ographers", "iatrician", "iatrist", "ologist,")
+_JOB_ENDINGS = ("ologist", "ologists", "ographer", "ographers", "iatrician", "iatrist")
 _INITIAL_TOKEN = re.compile(r"[A-Z]\.?(?:[A-Z]\.?)?")
 
 
