@@ -212,3 +212,32 @@ def test_a_surname_that_is_a_word_stays_a_word_in_headings_and_clinical_sentence
                    "Hand was told. Spoke to Mrs Hand. The hand is swollen.", known)
     assert out == ("XR LEFT HAND AND WRIST\nPatient: [PATIENT]\nHand radiographs show erosions. "
                    "[PATIENT] was told. Spoke to [PATIENT]. The hand is swollen.")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("CT PERFORMED SAT 5TH SEP; DOB: 15TH OF JUNE 2006; D.O.B. MONDAY 17TH JULY 2006",
+     "CT PERFORMED [DATE]; DOB: [DATE]; D.O.B. [DATE]"),
+    ("Phoned on 23/10; MRI dated the 19th, here; review in 6/12; the 4th ventricle.",
+     "Phoned on [DATE]; MRI dated [DATE], here; review in 6/12; the 4th ventricle."),
+    ("Present: Sigrid Campbell; Prof A. Rossi (oncology); M. Fox (radiology)", "Present: [NAME]; [NAME] (oncology); [NAME] (radiology)"),
+    ("Next of kin: wife May. Hi Mark - thanks. Case courtesy of Fraser Lamb.",
+     "Next of kin: wife [NAME]. Hi [NAME] - thanks. Case courtesy of [NAME]."),
+    ("FORENAME(S): BEVERLEY OLUSEGUN    TITLE: MISS", "FORENAME(S): [NAME]    TITLE: MISS"),
+    ("Histology (23CT2108814). Transferred to KGH, then (QAUH); SAH on CT.",
+     "Histology ([ID]). Transferred to [SITE], then ([SITE]); SAH on CT."),
+    ("Refer to Kelmsford General or the Royal Ashbridge; Royal College of Radiologists guidance.",
+     "Refer to [SITE] or the [SITE]; Royal College of Radiologists guidance."),
+    ("Escalated to BEACOPP after ABVD. Consultant Radiologist, GMC 7958540.",
+     "Escalated to BEACOPP after ABVD. Consultant Radiologist, GMC [ID]."),
+])
+def test_dates_lists_greetings_and_other_hospitals_from_the_second_probe(text, expected):
+    assert scrubbed(text, None) == expected
+
+
+def test_the_records_short_forms_initials_split_fields_and_unheld_middle_names():
+    known = Known(patient_name="Mark Kovalenko", date_of_birth=date(1967, 4, 19), examination_date=date(2026, 3, 23),
+                  site_name="Inverkell Royal Infirmary", referrer_name="Guy Adeyemi")
+    out = scrubbed("MK, 58yo. Mark Louise Kovalenko; SURNAME: KOVALENKO. Scanned on 23/03 at Inverkell DGH, "
+                   "North Inverkell. ref guy adeyemi. The guy said.", known)
+    assert out == ("[PATIENT], 58yo. [PATIENT]; SURNAME: [PATIENT]. Scanned on [DATE] at [SITE], "
+                   "[SITE]. ref [NAME]. The guy said.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from meetings.anonymise.vocabulary import (
-    BARE_EPONYMS, CLINICAL_PHRASES, EPONYM_HEADS, EPONYM_NAMES, NAME_LIKE_WORDS, NOT_A_NAME, ROLE_PHRASES, TITLES, TRAILING_JOBS,
+    BARE_EPONYMS, CLINICAL_PHRASES, DEPARTMENTS, EPONYM_HEADS, FAMILY, GREETINGS, EPONYM_NAMES, NAME_LIKE_WORDS, NOT_A_NAME, ROLE_PHRASES, TITLES, TRAILING_JOBS,
     TRAILING_ROLES,
 )
 from meetings.nhs_number import is_valid as is_valid_nhs_number
@@ -38,9 +38,9 @@ def _alternation(words) -> str:
 # "may" the verb is everywhere in reports, so the month is recognised only when capitalised.
 MONTH = (r"(?P<month>(?i:january|february|march|april|june|july|august|september|october|november|december"
          r"|(?:jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?)|May|MAY)")
-_DAY = r"(?P<day>0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
+_DAY = r"(?P<day>0?[1-9]|[12]\d|3[01])(?i:st|nd|rd|th)?"
 _YEAR = r"'?(?P<year>\d{4}|\d{2})"
-_WEEKDAY_BEFORE = re.compile(r"(?<![\w/])(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+"
+_WEEKDAY_BEFORE = re.compile(r"(?<![\w/])(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?i:day)?\.?,?\s+"
                              r"(?:the\s+)?$")
 _DATE_PATTERNS = [
     # 03/04/1956, 3.4.56, 03-04-1956 (the same separator twice)
@@ -48,15 +48,20 @@ _DATE_PATTERNS = [
     # 1956-04-03, 1956/04/03, 1956.04.03
     re.compile(r"(?<![\w./-])(?=\d)(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\w/]|[.-]\d)"),
     # 3 April 1956, 3rd of April 1956, 03-Apr-1956, 3rd Apr '56 (a weekday before is added by `dates`)
-    re.compile(rf"(?<![\w/])(?=\d){_DAY}(?:\s+of)?[\s/.-]*{MONTH}(?![a-z])(?:[\s/.,-]*{_YEAR}(?![\w/]))?"),
+    re.compile(rf"(?<![\w/])(?=\d){_DAY}(?:\s+(?i:of))?[\s/.-]*{MONTH}(?![a-z])(?:[\s/.,-]*{_YEAR}(?![\w/]))?"),
     # April 3, 1956; Apr 3rd 1956; April 3
     re.compile(rf"(?<![\w/])(?=[JFMASONDjfmasond]){MONTH}(?![a-z])\s+(?:the\s+)?{_DAY}(?![\w/:.]|\.\d)"
                rf"(?:,?\s+{_YEAR}(?![\w/]))?"),
     # April 1956, Apr '56
     re.compile(rf"(?<![\w/])(?=[JFMASONDjfmasond]){MONTH}(?![a-z]),?\s+(?:\d{{4}}|'\d{{2}})(?![\w/])"),
     # Tues 4th, Fri 22nd, Thurs 7/3: a weekday makes a day number a date
-    re.compile(r"(?<![\w/])(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+(?:the\s+)?"
-               r"(?:\d{1,2}(?:st|nd|rd|th)\b|\d{1,2}/\d{1,2}(?![/\d]))"),
+    re.compile(r"(?<![\w/])(?=[MTWFSmtwfs])(?i:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?i:day)?\.?,?\s+"
+               r"(?:the\s+)?(?:\d{1,2}(?i:st|nd|rd|th)\b|\d{1,2}/\d{1,2}(?![/\d]))"),
+    # "on 23/10", "dated the 19th,": a day without a year, where the words around say it is one
+    re.compile(r"\b(?=[odipuswbaODIPUSWBA])(?i:on|dated|issued|performed|due|until|since|w/c|before|after)\s+"
+               r"(?P<when>(?:the\s+)?"
+               r"(?:(?P<d>\d{1,2})/(?P<m>\d{1,2})(?![\w/]|\.\d)|\d{1,2}(?i:st|nd|rd|th)\b))"),
+    re.compile(r"\b(?=[tT])the\s+\d{1,2}(?i:st|nd|rd|th)(?=\s*(?:[.,;:()]|$)|\s+(?:at|in|from|to|with|when|by)\b)"),
     # 04/1956 (month and four-digit year; "6/12" and "2/52" are durations and stay)
     re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\w/])"),
 ]
@@ -83,6 +88,11 @@ def dates(text: str) -> Iterator[Candidate]:
         if index == 0 and not _numeric_date_is_plausible(m.group(1), m.group(3)):
             continue
         if index == 1 and not _numeric_date_is_plausible(m.group(4), m.group(3)):
+            continue
+        if "when" in m.re.groupindex:
+            if m.group("d") and not (1 <= int(m.group("d")) <= 31 and 1 <= int(m.group("m")) <= 12):
+                continue
+            yield Candidate("date", *m.span("when"))
             continue
         weekday = _WEEKDAY_BEFORE.search(text, max(0, m.start() - 16), m.start())
         yield Candidate("date", weekday.start() if weekday else m.start(), m.end())
@@ -120,10 +130,11 @@ def _make_date(year: str, month: str, day: str) -> date | None:
 
 _TEN_DIGITS = re.compile(r"(?<![\w.])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w]|\.\d)")
 _LONG_ID = re.compile(r"(?<![\w/.-])(?=[A-Za-z]{0,4}[-/]?\d)(?:[A-Za-z]{1,4}[-/]?)?\d{6,}[A-Za-z]?(?![\w/]|\.\d)")
+_STUDY_ID = re.compile(r"(?<![\w/.-])\d{2}[A-Z]{1,4}\d{5,}(?![\w/])")
 _YEARED_ID = re.compile(r"(?<![\w/.-])(?=[A-Z]{1,4}\d{0,4}[-/]\d)[A-Z]{1,4}\d{0,4}[-/]\d{5,}(?![\w/])")
 _LETTERED_ID = re.compile(r"(?<![\w/.-])(?=[A-Z]{1,4}[-/]?\d)[A-Z]{1,4}[-/]?\d{5}[A-Z]?(?![\w/]|\.\d)")
 _LABELLED_ID = re.compile(
-    r"(?i:\b(?:mrn|pid|rxh?|crn|chi|hosp(?:ital)?\.?\s*(?:no|number|num|id)|unit\s*(?:no|number)"
+    r"(?=[MmPpRrCcHhUuAaNnEeIiSsLl])(?i:\b(?:mrn|pid|rxh?|crn|chi|hosp(?:ital)?\.?\s*(?:no|number|num|id)|unit\s*(?:no|number)"
     r"|acc(?:ession)?\.?\s*(?:no|number|num)?|nhs\s*(?:no|number|num)|case\s*(?:no|number)|ref(?:erence)?"
     r"\.?\s*(?:no|number)?|episode\s*(?:no|number)?|patient\s*(?:id|no|number)|id|study\s*(?:id|no)"
     r"|lab\.?\s*(?:no|number)|specimen\s*(?:no|number)?|sample\s*(?:id|no|number))"
@@ -135,7 +146,7 @@ def numbers(text: str) -> Iterator[Candidate]:
     for m in _TEN_DIGITS.finditer(text):
         kind = "nhs_number" if is_valid_nhs_number(m.group()) else "identifier"
         yield Candidate(kind, m.start(), m.end())
-    for pattern in (_LONG_ID, _LETTERED_ID, _YEARED_ID):
+    for pattern in (_LONG_ID, _LETTERED_ID, _YEARED_ID, _STUDY_ID):
         for m in pattern.finditer(text):
             yield Candidate("identifier", m.start(), m.end())
     for m in _LABELLED_ID.finditer(text):
@@ -144,10 +155,10 @@ def numbers(text: str) -> Iterator[Candidate]:
 
 # --- contact details -------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|\(?0)\d(?:[\s)-]{0,2}\d){8,10}(?!\d)"
                     r"(?P<extension>[ \t]*\(?(?i:ext|extn|extension|x)\.?[ \t]*\d{2,6}\)?)?")
-_EXTENSION = re.compile(r"(?i:\b(?:ext|extn|extension|bleep|pager|tel|telephone|phone|mobile|mob|tel\.?\s*no)"
+_EXTENSION = re.compile(r"(?=[EeBbPpTtMm])(?i:\b(?:ext|extn|extension|bleep|pager|tel|telephone|phone|mobile|mob|tel\.?\s*no)"
                         r"\.?\s*(?:no\.?)?\s*[:#]?\s*)(?P<number>\d{3,6})(?!\d)")
 # Outward code, space, inward code; the inward letters never include C I K M O V, which spares "5 mm".
 _POSTCODE = re.compile(r"(?<![\w-])(?i:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?)\s*\d(?i:[ABD-HJLNP-UW-Z]{2})(?!\w)")
@@ -205,7 +216,7 @@ _SP = r"[^\S\n]"  # a space that does not cross a line: a name never runs on int
 # Names are not only ASCII: Wiśniewski, García, Ó Súilleabháin.
 _UP = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
 _LOW = "a-zß-öø-ÿ\u0100-\u017f"
-_NAME_WORD = (rf"(?:[OD]['’][{_UP}](?:[{_LOW}]+|[{_UP}]+)|[{_UP}][{_LOW}'’]+(?:[{_UP}][{_LOW}]+)?(?:-[{_UP}][{_LOW}'’]+)?"
+_NAME_WORD = (rf"(?:[OD]['’][{_UP}](?:[{_LOW}]+|[{_UP}]+)|[{_UP}][{_LOW}'’]+(?:[{_UP}][{_LOW}]+)?(?:-[{_UP}{_LOW}][{_LOW}'’]+)?"
               rf"|[{_UP}]{{2,}}(?:-[{_UP}]{{2,}})?)")
 _INITIAL = r"(?:[A-Z]\.?)"
 # Particles inside surnames: Ó Súilleabháin, ap Gwilym, de Silva, van der Merwe, bin Hassan.
@@ -216,7 +227,7 @@ _NAME = (rf"(?P<name>[{_UP}]{{2,}}(?:-[{_UP}]{{2,}})?,{_SP}*{_NAME_WORD}(?:{_SP}
          rf"|(?:{_INITIAL}{_SP}*){{0,3}}{_SURNAME}(?:{_SP}+(?:{_INITIAL}{_SP}+)?{_SURNAME}){{0,2}})")
 # Matched where a cue ends: a title ("Dr"), or a role phrase ("discussed with", "daughter").
 _NAME_AFTER_TITLE = re.compile(rf"\.?{_SP}*{_NAME}")
-_NAME_AFTER_ROLE = re.compile(rf"{_SP}*[:,(-]?{_SP}*(?:{_TITLE}{_SP}*)?{_NAME}")
+_NAME_AFTER_ROLE = re.compile(rf"(?:\((?i:s)\))?{_SP}*[:,(-]?{_SP}*(?:{_TITLE}{_SP}*)?{_NAME}")
 # Matched backwards from a trailing role: "Karen Hill (daughter)", "Karen Hill, next of kin".
 _NAME_BEFORE_ROLE = re.compile(
     rf"(?P<name>(?:{_INITIAL}{_SP}*){{0,2}}{_SURNAME}(?:{_SP}+{_SURNAME}){{0,2}}(?:{_SP}+{_INITIAL}(?![\w'])){{0,2}})"
@@ -230,9 +241,9 @@ _JOB_LINE = (r"(?:Consultant|Specialty|Specialist|Radiology|Radiologist|Registra
 _SIGNATURE = re.compile(
     rf"(?im:^[ \t]*(?:thanks|many\s+thanks|thank\s+you|kind\s+regards|best\s+regards|warm\s+regards|regards"
     rf"|best\s+wishes|best|cheers|yours\s+sincerely|yours\s+faithfully|yours|with\s+thanks|all\s+the\s+best)"
-    rf"[ \t]*[,.!]?[ \t]*\n(?:[ \t]*\n)*|^[ \t]*--[ \t]*)[ \t]*(?:{_TITLE}{_SP}*)?{_NAME}"
+    rf"[ \t]*[,.!]?[ \t]*(?:\n(?:[ \t]*\n)*)?|^[ \t]*--[ \t]*)[ \t]*(?:{_TITLE}{_SP}*)?{_NAME}(?=[ \t]*(?:\n|$))"
 )
-_LET_KNOW = re.compile(rf"\b(?i:let|ask|tell|thank|thanks\s+to|cc)[ \t]+{_NAME}[ \t]+(?i:know|to|for|if|and|who)\b")
+_LET_KNOW = re.compile(rf"\b(?=[LlAaTtCc])(?i:let|ask|tell|thank|thanks\s+to|cc)[ \t]+{_NAME}[ \t]+(?i:know|to|for|if|and|who)\b")
 _NAME_OVER_JOB = re.compile(
     rf"(?m:^)[ \t]*(?:--[ \t]*)?(?:{_TITLE}{_SP}*)?(?P<name>{_SURNAME}(?:{_SP}+(?:{_INITIAL}{_SP}+)?{_SURNAME}){{1,2}})"
     rf"(?:[ \t,]+{_POST_NOMINALS}\b(?:[ \t,]+{_POST_NOMINALS}\b)*[ \t]*(?m:$)|[ \t]*,?[ \t]*\n[ \t]*{_JOB_LINE}\b)"
@@ -243,6 +254,9 @@ _AGE_AND_SEX = re.compile(r"\(?\d{1,3}[ \t]?(?:[MF]|yo|y/o|yrs?|years?(?:[ -]old
 _NAME_BEFORE_AGE = re.compile(
     rf"(?P<name>{_SURNAME}(?:{_SP}+{_SURNAME}){{1,2}}),?{_SP}+(?:[A-Z]{{1,4}}\d{{5,}}{_SP}+)?$")
 _CUE_WORD = re.compile(r"[A-Za-z][A-Za-z/]*")
+# "Present: Guy Hargreaves (radiology); R. Demir (oncology)": every entry on the line is a person.
+_ATTENDANCE_WORDS = frozenset({"present", "attendees", "attending", "attendance", "apologies", "panel", "faculty"})
+_LIST_ITEM = re.compile(rf"[:,;]{_SP}*(?:{_TITLE}{_SP}*)?{_NAME}")
 _TITLE_WORDS = frozenset(TITLES) | frozenset(t.upper() for t in TITLES)
 
 
@@ -259,7 +273,7 @@ def _cues() -> dict[str, _Cue]:
     """Each cue phrase filed under its first word, longest first; words may be split by a space or a hyphen."""
     table: dict[str, dict[str, list[str]]] = {}
     for field, phrases in (("before_name", ROLE_PHRASES), ("after_name", TRAILING_ROLES),
-                           ("after_name_in_brackets", TRAILING_JOBS)):
+                           ("after_name_in_brackets", TRAILING_JOBS + DEPARTMENTS)):
         for phrase in phrases:
             table.setdefault(phrase.split()[0], {}).setdefault(field, []).append(phrase)
     return {first: _Cue(**{field: tuple(re.compile(r"[ \t-]+".join(map(re.escape, p.split())) + r"(?![\w/])", re.I)
@@ -269,20 +283,24 @@ def _cues() -> dict[str, _Cue]:
 
 
 _CUES = _cues()
+_ANY_CUE = frozenset(_CUES) | {t.lower() for t in TITLES} | _ATTENDANCE_WORDS
 _HOSPITAL_WORD = r"(?:St\.?|Saint|[A-Z][A-Za-z'’&-]*)"
 _HOSPITAL = re.compile(
-    r"(?<![\w'’&-])(?:"
+    r"(?<![\w'’&-])(?=[A-Z(])(?:"
     rf"(?:{_HOSPITAL_WORD}{_SP}+){{1,5}}(?:Hospitals?|Infirmary|Medical\s+Centre|Health\s+Centre|Medical\s+Practice"
     rf"|Medical\s+Group|Health\s+Group|Family\s+Practice|Practice|Partnership"
     rf"|Hospice|Health\s+Park|Treatment\s+Centre|Surgery|Clinic|HOSPITALS?|INFIRMARY|MEDICAL\s+CENTRE"
-    rf"|HEALTH\s+CENTRE|MEDICAL\s+PRACTICE|SURGERY|HOSPICE)\b(?:\s+of\s+[A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)?"
+    rf"|HEALTH\s+CENTRE|MEDICAL\s+PRACTICE|SURGERY|HOSPICE|Diagnostic\s+Centre|Imaging\s+Centre|Cancer\s+Centre"
+    rf"|DIAGNOSTIC\s+CENTRE|TREATMENT\s+CENTRE|General|GENERAL|DGH|CH|GH|UH|RI)\b(?:\s+of\s+[A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)?"
     rf"(?:\s+(?:NHS\s+)?(?:Foundation\s+)?(?:Trust|FT))?"
     rf"|(?:{_HOSPITAL_WORD}{_SP}+){{1,5}}NHS\s+(?:Foundation\s+)?Trust"
     rf"|(?:(?:Dr|Drs)\.?{_SP}+)?{_NAME_WORD}(?:{_SP}+(?:and|&){_SP}+{_NAME_WORD})?{_SP}+(?:&|and){_SP}+Partners\b"
+    rf"|\bRoyal{_SP}+(?!College|Society|Academy|Mail|Navy|Air\b|Family|Institute|Colleges)[A-Z][a-z'’]+"
     rf"|\b(?:Ysbyty|Meddygfa|Canolfan\s+Iechyd)(?:['’]r)?(?:{_SP}+(?:y|yr|[A-Z][a-z'’]+)){{1,3}}"
     r")"
 )
-_SERVICE_SUFFIX = re.compile(r"(?:Surgery|Clinic)$")
+# Endings that also close ordinary phrases ("Day Surgery", "Acute General"): the words before must be a name.
+_SERVICE_SUFFIX = re.compile(r"(?:Surgery|Clinic|General|GENERAL|DGH|CH|GH|UH|RI)$")
 _EPONYM = re.compile(
     rf"\b(?P<possessive>[A-Z][a-z]+['’]s)\s+(?i:{_alternation(EPONYM_HEADS)})\b"
     rf"|\b[A-Z][a-z]+(?:[-\s][A-Z][a-z]+)?\s+(?i:{_alternation(EPONYM_HEADS)})\b"
@@ -328,25 +346,40 @@ _JOB_ENDINGS = ("ologist", "ologists", "ographer", "ographers", "iatrician", "ia
 _INITIAL_TOKEN = re.compile(r"[A-Z]\.?(?:[A-Z]\.?)?")
 
 
+def _attendees(text: str, start: int) -> Iterator[Candidate]:
+    line_end = text.find("\n", start)
+    for m in _LIST_ITEM.finditer(text, start, len(text) if line_end == -1 else line_end):
+        span = _name_words_span(text, m.start("name"), m.end("name"), after_title=True)
+        if span:
+            yield Candidate("name", m.start("title") if m.group("title") else span[0], span[1])
+
+
 def people(text: str) -> Iterator[Candidate]:
     """Names after a title or a role phrase, or before a trailing role; found by scanning the words once,
     since trying every role phrase at every character would cost more than all the other detectors."""
     for word_match in _CUE_WORD.finditer(text):
-        word, start, end = word_match.group(), word_match.start(), word_match.end()
+        word = word_match.group()
+        folded = word.lower()
+        if folded not in _ANY_CUE:
+            continue
+        start, end = word_match.start(), word_match.end()
         if word in _TITLE_WORDS:
             m = _NAME_AFTER_TITLE.match(text, end)
             if m and not (len(word) > 1 and word.isupper() and not m.group("name").isupper()):  # "MR Brain"
                 span = _name_words_span(text, m.start("name"), m.end("name"), after_title=True)
                 if span:
                     yield Candidate("name", start, span[1])
-        cue = _CUES.get(word.lower())
+        if folded in _ATTENDANCE_WORDS and text[end:end + 2].lstrip().startswith(":"):
+            yield from _attendees(text, text.index(":", end))
+        cue = _CUES.get(folded)
         if cue is None:
             continue
         for phrase in cue.before_name:
             if said := phrase.match(text, start):
                 m = _NAME_AFTER_ROLE.match(text, said.end())
                 if m:
-                    span = _name_words_span(text, m.start("name"), m.end("name"), after_title=bool(m.group("title")))
+                    strong = bool(m.group("title")) or said.group().lower() in FAMILY | GREETINGS
+                    span = _name_words_span(text, m.start("name"), m.end("name"), after_title=strong)
                     if span:
                         yield Candidate("name", *span)
                 break
@@ -380,19 +413,31 @@ _LEADING_FUNCTION_WORDS = re.compile(
     r"Also|Then|Now|Known|Followed|Presented|Returned)\s+)+")
 
 
+# "transferred to KGH", "(QAUH)", "LOC: BCH": a hospital's initials, where the words around make it a place.
+_HOSPITAL_INITIALS = re.compile(r"(?<![\w-])[A-Z]{1,4}(?:GH|UH|CH|H|HT|FT|RI|TC)\b")
+_PLACE_WORD_BEFORE = re.compile(r"(?:\b(?i:at|to|from|in|via|loc:|site:|hospital:)\s+(?:the\s+)?|\()$")
+_CLINICAL_H = frozenset({"SAH", "SDH", "EDH", "ICH", "IVH", "LVH", "RVH", "BPH", "IIH", "NPH", "FNH", "CAH", "PPH",
+                         "DISH", "AAH", "ADH", "GH", "TSH", "FSH", "LH", "PTH", "ACTH", "HRT"})
+
+
 def places(text: str) -> Iterator[Candidate]:
     for m in _HOSPITAL.finditer(text):
         yield from _place(text, m)
+    for m in _HOSPITAL_INITIALS.finditer(text):
+        if m.group() not in _CLINICAL_H and _PLACE_WORD_BEFORE.search(text, max(0, m.start() - 16), m.start()):
+            yield Candidate("site", m.start(), m.end())
 
 
 def _place(text: str, m: re.Match) -> Iterator[Candidate]:
     matched = m.group()
     lead = _LEADING_FUNCTION_WORDS.match(matched)
     start = m.start() + (lead.end() if lead else 0)
+    words = [w.lower() for w in text[start:m.end()].split()[:-1]]
+    if not words:
+        return
     if _SERVICE_SUFFIX.search(matched.rstrip()):
         # "Fracture Clinic" and "Day Surgery" are services; "Mill Lane Surgery" is a place.
-        words = [w.lower() for w in text[start:m.end()].split()[:-1]]
-        if not words or any(w in NOT_A_NAME or w in _SERVICE_WORDS for w in words):
+        if any(w in NOT_A_NAME or w in _SERVICE_WORDS for w in words):
             return
     yield Candidate("site", start, m.end())
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 
 from meetings.anonymise.patterns import Candidate, parse_dates
-from meetings.anonymise.vocabulary import COMMON_WORDS, GENERIC_SITE_WORDS, PERSON_VERBS, TITLES
+from meetings.anonymise.vocabulary import (
+    CLINICAL_ABBREVIATIONS, COMMON_WORDS, GENERIC_SITE_WORDS, NOT_A_NAME, PERSON_VERBS, TITLES,
+)
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,12 @@ _BEFORE_NAME = re.compile(rf"(?:\b(?:{'|'.join(TITLES)}|{'|'.join(t.upper() for 
                           rf"(?:(?<![A-Za-z])[A-Z]\.\s*|(?<![A-Za-z])[A-Z]\s+){{0,3}}(?:\b{_PARTICLE}\s+){{0,2}}$")
 # Between two words of one name: a comma, a full stop, or a particle ("Pádraig Ó Súilleabháin").
 _JOINER = re.compile(rf"[ \t,.]{{0,3}}(?:{_PARTICLE}[ \t]+){{0,2}}")
+_AGE_AFTER = re.compile(r",?\s*\(?\d{1,3}\s?(?:yo|y/o|yrs?|years?|[MF]\b|-year)")
+_MIDDLE_NAME = re.compile(r"[ \t]+(?:[A-Z][a-z'’-]+|[A-Z]{2,})[ \t]+")
 # Runs of letters and digits that a single space, slash, dot or dash may split: "999 000 1234", "RX-12 34".
-_CODE_RUN = re.compile(r"[A-Za-z0-9]+(?:[ /.-][A-Za-z0-9]+)*")
 _CODE_SEPARATORS = re.compile(r"[ /.-]")
+# "on 23/03": the record's own examination day, written without its year.
+_DAY_MONTH = re.compile(r"(?<![\w/.])(\d{1,2})/(\d{1,2})(?![\w/]|\.\d)")
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class RecordPatterns:
     site_names: tuple[str, ...]  # whole names, lower case
     site_words: dict[str, bool]
     dates: frozenset[date]
+    patient_initials: frozenset[tuple[str, bool]] = frozenset()
 
 
 def _name_words(name: str) -> list[str]:
@@ -165,7 +172,16 @@ def patterns_for(known: Known) -> RecordPatterns:
     codes += [("date", form) for day in own_dates for form in _date_forms(day)]
     site_names = (" ".join(known.site_name.split()).lower(),) if known.site_name.strip() else ()
     return RecordPatterns(tuple(names), tuple(codes), site_names, _site_words(known.site_name, known.site_code),
-                          own_dates)
+                          own_dates, _initials_of(known.patient_name))
+
+
+def _initials_of(name: str) -> frozenset[tuple[str, bool]]:
+    """The patient's initials ("XT", written also "X.T."), each with whether it spells something clinical."""
+    words = _name_words(name)
+    if len(words) < 2:
+        return frozenset()
+    forms = {"".join(w[0] for w in words).upper(), (words[0][0] + words[-1][0]).upper()}
+    return frozenset((f, f.lower() in NOT_A_NAME or f in CLINICAL_ABBREVIATIONS) for f in forms)
 
 
 def find(text: str, known: Known) -> Iterator[Candidate]:
@@ -176,6 +192,10 @@ def find(text: str, known: Known) -> Iterator[Candidate]:
         for start, end, parsed in parse_dates(text):
             if parsed in record.dates:
                 yield Candidate("date", start, end, own=True)
+        days = {(d.day, d.month) for d in record.dates}
+        for m in _DAY_MONTH.finditer(text):
+            if (int(m.group(1)), int(m.group(2))) in days:
+                yield Candidate("date", m.start(), m.end(), own=True)
     folded = text.lower() if record.site_names else ""
     for site_name in record.site_names:
         at = folded.find(site_name)
@@ -188,14 +208,41 @@ def find(text: str, known: Known) -> Iterator[Candidate]:
     if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): fold letter by letter instead
         lowered = "".join(_fold(c)[0] for c in text)
     if record.site_words:
-        for start, end in _matches(text, lowered, record.site_words):
+        for start, end, _ in _matches(text, lowered, record.site_words):
+            start, end = _site_short_form(text, start, end)
             yield Candidate("site", start, end, weak=True, own=True)
     for name in record.names:
-        yield from _name_runs(text, name, _matches(text, lowered, name.words))
+        yield from _name_runs(text, name, _matches(text, lowered, name.words, loose=True))
+    for initials, clinical in record.patient_initials:
+        for form in (initials, ".".join(initials) + "."):
+            at = text.find(form)
+            while at != -1:
+                end = at + len(form)
+                if (at == 0 or not (text[at - 1].isalnum() or text[at - 1] == ".")) and \
+                        (end == len(text) or not (text[end].isalnum() or (text[end] == "." and form == initials))):
+                    # "RT" is also radiotherapy: as initials only when an age follows ("RT, 74yo").
+                    if not clinical or _AGE_AFTER.match(text, end):
+                        yield Candidate("patient", at, end, own=True)
+                at = text.find(form, end)
 
 
-def _matches(text: str, lowered: str, table: dict[str, bool]) -> list[tuple[int, int]]:
-    """Where the words in `table` stand as whole words ("Hill", not the "Hill" of "Hill-Sachs")."""
+_SITE_BEFORE = re.compile(r"(?:\b(?:St\.?|Saint|North|South|East|West|Royal|Queen|Princess|King|Prince|New|Old|Great"
+                          r"|Little|Upper|Lower|The)\s+)+$", re.I)
+_SITE_AFTER = re.compile(r"(?:\s+(?:General|Royal|District|Community|University|Teaching|Memorial|Children['’]?s"
+                         r"|Women['’]?s|Hospitals?|Infirmary|Trust|DGH|GH|UH|CH|DH|RI|TC|GUH|UHB)\b)+", re.I)
+
+
+def _site_short_form(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen "Inverkell" to "St Inverkell's", "North Inverkell", "Inverkell General", "Inverkell DGH"."""
+    before = _SITE_BEFORE.search(text, max(0, start - 40), start)
+    after = _SITE_AFTER.match(text, end)
+    return (before.start() if before else start), (after.end() if after else end)
+
+
+def _matches(text: str, lowered: str, table: dict[str, bool], *, loose: bool = False) -> list[tuple[int, int, bool]]:
+    """Where the words in `table` stand as whole words ("Hill", not the "Hill" of "Hill-Sachs"), each with
+    whether it is written as a name. With `loose`, ordinary words in lower case ("guy") are kept too, for a
+    run of the name to vouch for ("guy adeyemi")."""
     found = []
     for key, capitalised_only in table.items():
         at = lowered.find(key)
@@ -203,8 +250,9 @@ def _matches(text: str, lowered: str, table: dict[str, bool]) -> list[tuple[int,
             end = at + len(key)
             if _whole_word(lowered, at, end):
                 word = text[at:end]
-                if not capitalised_only or (word[0].isupper() and (word[1:].islower() or word.isupper())):
-                    found.append((at, end))
+                as_name = not capitalised_only or (word[0].isupper() and (word[1:].islower() or word.isupper()))
+                if as_name or loose:
+                    found.append((at, end, as_name))
             at = lowered.find(key, end)
     found.sort()
     return found
@@ -221,43 +269,42 @@ def _whole_word(lowered: str, start: int, end: int) -> bool:
 
 
 def _codes(text: str, codes: tuple[tuple[str, str], ...]) -> Iterator[Candidate]:
-    """Numbers and codes however they are spaced: each run of the text is searched with separators taken
-    out, and a hit is mapped back to where it starts and ends in the text."""
-    for run in _CODE_RUN.finditer(text):
-        squeezed = _CODE_SEPARATORS.sub("", run.group()).upper()
-        for kind, code in codes:
-            at = squeezed.find(code)
-            while at != -1:
-                start, end = _unsqueeze(run, at, len(code))
-                if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-                    yield Candidate(kind, start, end, own=True)
-                at = squeezed.find(code, at + 1)
+    """Numbers and codes however they are spaced: searched in the text with its spaces, slashes, dots and
+    dashes taken out, and each hit mapped back to where it starts and ends in the text."""
+    squeezed = _CODE_SEPARATORS.sub("", text).upper()
+    shifts = None
+    for kind, code in codes:
+        at = squeezed.find(code)
+        while at != -1:
+            if shifts is None:
+                # For each separator taken out, its position less the separators before it: so the text
+                # offset of squeezed position k is k plus how many of these are at or before k.
+                shifts = [m.start() - n for n, m in enumerate(_CODE_SEPARATORS.finditer(text))]
+            start = at + bisect_right(shifts, at)
+            end = at + len(code) - 1
+            end = end + bisect_right(shifts, end) + 1
+            if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+                yield Candidate(kind, start, end, own=True)
+            at = squeezed.find(code, at + 1)
 
 
-def _unsqueeze(run: re.Match, at: int, length: int) -> tuple[int, int]:
-    """Text offsets of characters at..at+length of the run with its separators removed."""
-    seen, start = 0, None
-    for offset, char in enumerate(run.group()):
-        if char in " /.-":
-            continue
-        if seen == at:
-            start = run.start() + offset
-        seen += 1
-        if seen == at + length:
-            return start, run.start() + offset + 1
-    raise AssertionError("a hit inside the run maps back into it")
+def _name_runs(text: str, name: _Name, spans: list[tuple[int, int, bool]]) -> Iterator[Candidate]:
+    """Each stretch of the name's words, with the initials and title around them, as one candidate.
 
-
-def _name_runs(text: str, name: _Name, spans: list[tuple[int, int]]) -> Iterator[Candidate]:
-    """Each stretch of the name's words, with the initials and title around them, as one candidate."""
-    runs: list[list[int]] = []
-    for start, end in spans:
-        if runs and _JOINER.fullmatch(text, runs[-1][1], start):
+    Words of the name may be joined by a middle name the record does not hold ("Mark Louise Kovalenko").
+    A run needs one word written as a name; then "tiago lim" counts as well as "Tiago Lim".
+    """
+    runs: list[list] = []
+    for start, end, as_name in spans:
+        if runs and (_JOINER.fullmatch(text, runs[-1][1], start) or _MIDDLE_NAME.fullmatch(text, runs[-1][1], start)):
             runs[-1][1] = end
             runs[-1][2] += 1
+            runs[-1][3] = runs[-1][3] or as_name
         else:
-            runs.append([start, end, 1])
-    for start, end, count in runs:
+            runs.append([start, end, 1, as_name])
+    for start, end, count, written_as_name in runs:
+        if not written_as_name:
+            continue
         before = _BEFORE_NAME.search(text, max(0, start - 30), start)
         widened = bool(before and before.group() and _initials_fit(before.group(), name.initials))
         if count == 1 and not widened and _reads_as_a_word(text, start, end, name):
@@ -280,6 +327,8 @@ def _reads_as_a_word(text: str, start: int, end: int, name: _Name) -> bool:
     word = text[start:end]
     if not name.words.get(_fold(word)):  # not an ordinary word, so the name however it stands
         return False
+    if text[max(0, start - 3):start].rstrip().endswith(":"):
+        return False  # "SURNAME: HILL" is a field of the record
     following = re.match(r"['’]s\b|\s+([A-Za-z]+)", text[end:end + 30])
     if following and following.group(0)[0] in "'’":
         return False  # "Stone's wife" is a person

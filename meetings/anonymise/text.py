@@ -72,7 +72,7 @@ def scrub(text: str, known: Known | None = None, *, redact: Collection[str] = ()
     if keep:
         kept = {k.strip().casefold() for k in keep}
         candidates = [c for c in candidates if c.own or text[c.start:c.end].strip().casefold() not in kept]
-    findings = _join(candidates)
+    findings = _join(text, candidates)
     return Scrubbed(_replace(text, findings), tuple(findings))
 
 
@@ -104,12 +104,19 @@ def _inside_clinical_term(text: str, candidate: patterns.Candidate) -> bool:
                for start, end in patterns.clinical_terms(text, *window))
 
 
-def _join(candidates: list[patterns.Candidate]) -> list[Finding]:
+_ADJOINING = frozenset({"patient", "name", "site"})
+
+
+def _join(text: str, candidates: list[patterns.Candidate]) -> list[Finding]:
+    """Overlapping finds become one; so do two of a person or a place with only a space between them
+    ("[SITE] [SITE]" for "Queen Adelaide")."""
     findings: list[Finding] = []
     for c in sorted(candidates, key=lambda c: (c.start, -c.end)):
         if c.end <= c.start:
             continue
-        if findings and c.start < findings[-1].end:
+        adjoining = (findings and c.kind in _ADJOINING and findings[-1].kind == c.kind
+                     and text[findings[-1].end:c.start] in (" ", "\t"))
+        if findings and (c.start < findings[-1].end or adjoining):
             last = findings[-1]
             kind = min(last.kind, c.kind, key=_PRECEDENCE.__getitem__)
             findings[-1] = Finding(kind, last.start, max(last.end, c.end), last.own or c.own)

@@ -23,11 +23,31 @@ ROLE_PHRASES = (
     "brother in law", "sister in law", "mother in law", "father in law", "son in law", "daughter in law",
     "stepson", "stepdaughter", "grandmother", "grandfather", "cousin", "fiance", "fiancee", "girlfriend",
     "boyfriend", "relayed to", "phoned to", "faxed to", "sent to", "passed to", "handed to",
+    "surname", "forename", "forenames", "first name", "given name", "given names", "middle name", "family name",
+    "submitted by", "case submitted by", "courtesy of", "case courtesy of", "presented by", "telephoned to",
+    "report by", "original report by", "req by", "discuss with", "call", "please call", "pls call", "ref",
 )
 
 # Roles a name may be followed by, in brackets or after a comma: "Karen Hill (daughter)".
 TRAILING_ROLES = ("daughter", "son", "husband", "wife", "partner", "mother", "father", "brother", "sister",
                   "niece", "nephew", "carer", "friend", "neighbour", "next of kin", "nok", "gp", "patient")
+
+# Relatives: after these, even a word-like name is a person ("wife May", "daughter Hope").
+FAMILY = frozenset({"daughter", "son", "husband", "wife", "partner", "mother", "mum", "father", "dad", "brother",
+                    "sister", "niece", "nephew", "grandson", "granddaughter", "aunt", "uncle", "carer", "nok",
+                    "next of kin", "stepson", "stepdaughter", "grandmother", "grandfather", "cousin", "fiance",
+                    "fiancee", "girlfriend", "boyfriend"})
+
+# Greetings: "Hi Mark" greets a person, however word-like the name.
+GREETINGS = frozenset({"hi", "hello", "hey", "dear", "morning", "good morning", "afternoon", "good afternoon",
+                       "evening"})
+
+# Departments in brackets after a person in an attendance list: "Guy Hargreaves (radiology)".
+DEPARTMENTS = ("radiology", "oncology", "surgery", "surgical", "urology", "pathology", "histopathology", "gastro",
+               "gastroenterology", "respiratory", "cardiology", "haematology", "neurology", "neurosurgery",
+               "breast", "colorectal", "upper gi", "hpb", "ent", "maxfax", "plastics", "orthopaedics", "ortho",
+               "paediatrics", "obstetrics", "gynaecology", "rheumatology", "nephrology", "renal", "vascular",
+               "ed", "emergency", "radiotherapy", "palliative care", "nuclear medicine", "cytology", "medicine")
 
 # Jobs named in brackets after a person: "J. Mulvihill (radiographer)", "STERLING R (Dr)".
 TRAILING_JOBS = ("dr", "consultant", "radiologist", "registrar", "radiographer", "sonographer", "coordinator",
@@ -60,7 +80,9 @@ bloods
 contrast consent amu sau cdu ccu eau mau sdec ambulatory urgent routine
 dob d.o.b nhs mrn hosp ref tel age aged yo address postcode dod crn pid id no number tel mob email
 endocrine msk neuro paeds neonatal partner partners baby known new old previous prior recent initial repeat
-follow follow-up all everyone both colleagues thanks
+follow follow-up all everyone both colleagues thanks gmc hcpc nmc referral referrals beacopp abvd chop r-chop
+title sex gender ward unit exam examination accession hospital
+folfox folfiri capox ec flot ac
 """.split())
 
 # Words that are names as often as not (June, Will, Head, Hand): one of them alone after a weak cue such as
@@ -127,6 +149,14 @@ was is has had will would attended attends reviewed re-attended came comes went 
 declined agreed asked asks consented says said reports reported presented presents returned returns called
 rang phoned felt feels lives lived died remains remained underwent undergoes needs needed wants wanted wishes
 prefers tolerated tolerates understands understood spoke speaks saw sees knows knew did does
+""".split())
+
+# Two or three capitals that mean something clinical, so are never taken for a patient's initials.
+CLINICAL_ABBREVIATIONS = frozenset("""
+CT MR MRI US XR PE AF MS GP ED AE RT LT CXR AXR NG NGT IV IM SC PO OD BD TDS QDS PRN DVT UTI URTI LRTI COPD CKD
+AKI MI CVA TIA SAH SDH EDH ICH IVC SVC LV RV LA RA AV MV TV PV CBD GB LFT LFTS FBC CRP ESR BP HR RR GCS ENT GI
+HPB MDT ICU ITU HDU AMU SAU OT PT SLT DNA DNR TB HIV HCV HBV RUQ LUQ RIF LIF SOB CP LOC FH SH PMH DH NKDA RTA
+FOOSH NOF THR TKR ORIF ACL PCL MCL LCL AC SI TMJ ME MA
 """.split())
 
 # Clinical names that look like people or places: never cut up, whatever the patterns think.
