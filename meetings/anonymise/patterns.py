@@ -176,8 +176,8 @@ _ADDRESS = re.compile(
     rf"(?:(?:[A-Z][A-Za-z'’-]+\s+){{1,3}}{_STREET}\b\.?|{_STREET_FIRST}(?:\s+(?:y|yr|'r|[A-Z][A-Za-z'’-]+)){{1,3}})"
     rf"(?:,\s*(?:[A-Z][A-Za-z'’-]+)(?:\s+[A-Z][A-Za-z'’-]+){{0,2}}(?=\s*,|\s*$|\s+[A-Z]{{1,2}}\d))*"
 )
-_NAMED_HOUSE = re.compile(rf"\b(?:Flat|Apartment|Apt)\s+\d+[A-Za-z]?(?:,?\s*(?:\d{{1,4}}[A-Za-z]?\s+)?"
-                          rf"[A-Z][A-Za-z'’-]+(?:[ \t]+[A-Z][A-Za-z'’-]+)*)?")
+_NAMED_HOUSE = re.compile(r"\b(?:Flat|Apartment|Apt)\s+\d+[A-Za-z]?(?:,?\s*(?:\d{1,4}[A-Za-z]?\s+)?"
+                          r"[A-Z][A-Za-z'’-]+(?:[ \t]+[A-Z][A-Za-z'’-]+)*)?")
 _PLACE_BEFORE_POSTCODE = re.compile(r"(?:,?\s*[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){0,2}){1,3},?\s*$")
 
 

@@ -92,7 +92,7 @@ class RecordPatterns:
 
     names: tuple[_Name, ...]
     codes: tuple[tuple[str, str], ...]  # (kind, letters and digits upper-cased)
-    site_names: tuple[str, ...]  # whole names, lower case
+    site_names: tuple[str, ...]  # whole names, folded as the text is
     site_words: dict[str, bool]
     dates: frozenset[date]
     patient_initials: frozenset[tuple[str, bool]] = frozenset()
@@ -170,7 +170,7 @@ def patterns_for(known: Known) -> RecordPatterns:
              if (code := _code(value))]
     own_dates = frozenset(d for d in (known.date_of_birth, known.examination_date) if d)
     codes += [("date", form) for day in own_dates for form in _date_forms(day)]
-    site_names = (" ".join(known.site_name.split()).lower(),) if known.site_name.strip() else ()
+    site_names = (_fold(" ".join(known.site_name.split())),) if known.site_name.strip() else ()
     return RecordPatterns(tuple(names), tuple(codes), site_names, _site_words(known.site_name, known.site_code),
                           own_dates, _initials_of(known.patient_name))
 
@@ -196,17 +196,14 @@ def find(text: str, known: Known) -> Iterator[Candidate]:
         for m in _DAY_MONTH.finditer(text):
             if (int(m.group(1)), int(m.group(2))) in days:
                 yield Candidate("date", m.start(), m.end(), own=True)
-    folded = text.lower() if record.site_names else ""
-    for site_name in record.site_names:
-        at = folded.find(site_name)
-        while at != -1:
-            yield Candidate("site", at, at + len(site_name), own=True)
-            at = folded.find(site_name, at + 1)
-    if not (record.names or record.site_words):
-        return
     lowered = _fold(text)
     if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): fold letter by letter instead
         lowered = "".join(_fold(c)[0] for c in text)
+    for site_name in record.site_names:
+        at = lowered.find(site_name)
+        while at != -1:
+            yield Candidate("site", at, at + len(site_name), own=True)
+            at = lowered.find(site_name, at + 1)
     if record.site_words:
         for start, end, _ in _matches(text, lowered, record.site_words):
             start, end = _site_short_form(text, start, end)

@@ -1,6 +1,10 @@
 """Who may see a case and its identifiers. Everyone else is told the case does not exist (404)."""
 from __future__ import annotations
 
+from flask import abort
+from flask_login import current_user
+
+from meetings.extensions import db
 from meetings.models import Case, Meeting, Role, User
 
 
@@ -38,3 +42,11 @@ def can_review(user: User, case: Case) -> bool:
 def can_watch(user: User, case: Case) -> bool:
     """The meeting's audience sees a case's anonymised form: anyone who can see the meeting it is in."""
     return case.meeting is not None and case.meeting.is_visible_to(user)
+
+
+def case_or_404(case_id: int, allowed=can_see_case) -> Case:
+    """The case if the signed-in person may see it; otherwise 404, so its existence is not revealed."""
+    case = db.session.get(Case, case_id)
+    if case is None or not allowed(current_user, case):
+        abort(404)
+    return case

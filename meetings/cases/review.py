@@ -10,7 +10,6 @@ import json
 import struct
 
 from flask import url_for
-from sqlalchemy import select
 
 from meetings import audit
 from meetings.anonymise import case as anonymised
@@ -42,8 +41,8 @@ def identifiers_of(case: Case) -> CaseIdentifiers:
     return db.session.get(CaseIdentifiers, case.id) or CaseIdentifiers(case_id=case.id)
 
 
-def known_for(case: Case, identifiers: CaseIdentifiers | None = None) -> Known:
-    ids = identifiers or identifiers_of(case)
+def known_for(case: Case) -> Known:
+    ids = identifiers_of(case)
     return Known(
         patient_name=ids.patient_name, nhs_number=ids.nhs_number, hospital_number=ids.hospital_number,
         date_of_birth=ids.date_of_birth, accession_number=ids.accession_number, reporter_name=ids.reporter_name,
@@ -83,12 +82,16 @@ def review_of(case: Case) -> CaseReview:
     return case.review
 
 
-def preview(case: Case, redact: list[str], keep: list[str]) -> dict[str, Scrubbed]:
-    """Every reviewed text, scrubbed as it would be approved; captions keyed "caption-<image id>"."""
-    known = known_for(case)
+def reviewed_texts(case: Case) -> dict[str, str]:
+    """Every text the chair reviews, as submitted; image captions keyed "caption-<image id>"."""
     texts = {field: getattr(case, field) for field in anonymised.REVIEWED_FIELDS}
-    texts |= {f"caption-{image.id}": image.caption for image in case.images}
-    return {key: scrub(text, known, redact=redact, keep=keep) for key, text in texts.items()}
+    return texts | {f"caption-{image.id}": image.caption for image in case.images}
+
+
+def preview(case: Case, redact: list[str], keep: list[str]) -> dict[str, Scrubbed]:
+    """Every reviewed text, scrubbed as it would be approved."""
+    known = known_for(case)
+    return {key: scrub(text, known, redact=redact, keep=keep) for key, text in reviewed_texts(case).items()}
 
 
 def clean_terms(lines: list[str] | str) -> list[str]:
@@ -203,7 +206,3 @@ def set_boxes(image: CaseImage, boxes: list[list[int]]) -> None:
     image.anonymised = None
     anonymised_png(image)
     audit.record("case.image_redacted", image.case, image=image.id, boxes=len(boxes))
-
-
-def anonymised_image(case: Case, image_id: int) -> CaseImage | None:
-    return db.session.scalar(select(CaseImage).where(CaseImage.id == image_id, CaseImage.case_id == case.id))

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from meetings.anonymise.case import FIELD_LABELS, REVIEWED_FIELDS
 from meetings.anonymise.text import pieces
-from meetings.cases import access, review
+from meetings.cases import access, review, service
 from meetings.extensions import db
 from meetings.models import Case
 from meetings.web import is_htmx
@@ -16,18 +16,10 @@ from meetings.web import is_htmx
 bp = Blueprint("review", __name__)
 
 
-def _reviewable_or_404(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None or not access.can_review(current_user, case):
-        abort(404)
-    return case
-
-
 def _page(case: Case, redact: list[str], keep: list[str], status: int = 200, box_error: str | None = None,
           box_image_id: int | None = None, typed: dict | None = None):
     scrubbed = review.preview(case, redact, keep)
-    originals = {field: getattr(case, field) for field in REVIEWED_FIELDS}
-    originals |= {f"caption-{image.id}": image.caption for image in case.images}
+    originals = review.reviewed_texts(case)
     texts = {key: pieces(originals[key], result.findings) for key, result in scrubbed.items()}
     restorable = sorted({originals[key][f.start:f.end] for key, result in scrubbed.items()
                          for f in result.findings if not f.own} | set(keep), key=str.casefold)
@@ -54,7 +46,7 @@ def _saved_choices(case: Case) -> tuple[list[str], list[str]]:
 @bp.route("/cases/<int:case_id>/review", methods=["GET", "POST"])
 @login_required
 def page(case_id: int):
-    case = _reviewable_or_404(case_id)
+    case = access.case_or_404(case_id, access.can_review)
     if request.method == "GET":
         response = _page(case, *_saved_choices(case))
         db.session.commit()  # keeps anonymised images made for the first time
@@ -80,8 +72,8 @@ def page(case_id: int):
 @login_required
 def boxes(case_id: int, image_id: int):
     """Save the redaction boxes drawn on an image (JSON from the drawing tool, or one box typed in)."""
-    case = _reviewable_or_404(case_id)
-    image = review.anonymised_image(case, image_id)
+    case = access.case_or_404(case_id, access.can_review)
+    image = service.image_of(case, image_id)
     if image is None:
         abort(404)
     width, height = review.png_size(review.anonymised_png(image))
@@ -116,13 +108,9 @@ def _boxes_said(drawn: list, state: review.ReviewState) -> str:
 @login_required
 def anonymised_image(case_id: int, image_id: int):
     """The anonymised PNG: for reviewers always, for the meeting's audience once the case is approved."""
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    audience = access.can_watch(current_user, case) and review.state_of(case) is review.ReviewState.REVIEWED
-    if not (audience or access.can_review(current_user, case)):
-        abort(404)
-    image = review.anonymised_image(case, image_id)
+    case = access.case_or_404(case_id, lambda user, c: access.can_review(user, c) or (
+        access.can_watch(user, c) and review.state_of(c) is review.ReviewState.REVIEWED))
+    image = service.image_of(case, image_id)
     if image is None:
         abort(404)
     png = review.anonymised_png(image)
@@ -137,7 +125,7 @@ def anonymised_image(case_id: int, image_id: int):
 @login_required
 def presentation(case_id: int):
     """The case exactly as the room will see it; refused until its anonymisation is approved."""
-    case = _reviewable_or_404(case_id)
+    case = access.case_or_404(case_id, access.can_review)
     try:
         shown = review.anonymised_case(case)
     except review.NotReviewed as refusal:

@@ -54,6 +54,11 @@ def form_images(case: Case | None, upload_token: str, uploader: User) -> list[Ca
     return (case.images if case else []) + pending_images(upload_token, uploader)
 
 
+def image_of(case: Case, image_id: int) -> CaseImage | None:
+    """One of the case's own images; None for an image of another case."""
+    return db.session.scalar(select(CaseImage).where(CaseImage.id == image_id, CaseImage.case_id == case.id))
+
+
 def update_images(images: list[CaseImage], captions: dict[int, str], removed: set[int]) -> None:
     for image in images:
         if image.id in removed:

@@ -11,19 +11,11 @@ from meetings.cases import access, review, service
 from meetings.cases.forms import AcceptForm, AllowanceForm, CaseForm, NoticeForm, TriageNoteForm
 from meetings.cases.images import ImageRejected, check_upload
 from meetings.extensions import db
-from meetings.models import Case, CaseImage, CaseStatus, Meeting, Role, Site, User
+from meetings.models import Case, CaseStatus, Meeting, Role, Site, User
 from meetings.security import role_required
 from meetings.web import is_htmx
 
 bp = Blueprint("cases", __name__)
-
-
-def _case_or_404(case_id: int, allowed=access.can_see_case) -> Case:
-    """The case if the signed-in person may see it; otherwise 404, so its existence is not revealed."""
-    case = db.session.get(Case, case_id)
-    if case is None or not allowed(current_user, case):
-        abort(404)
-    return case
 
 
 def _meeting_or_404(meeting_id: int) -> Meeting:
@@ -109,7 +101,7 @@ def submit():
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(case_id: int):
-    case = _case_or_404(case_id, lambda user, c: c.submitter_id == user.id)
+    case = access.case_or_404(case_id, lambda user, c: c.submitter_id == user.id)
     if case.status not in (CaseStatus.SUBMITTED, CaseStatus.MORE_INFO):
         flash("This case has been triaged, so it can no longer be edited here. Ask the chair.", "info")
         return redirect(url_for("cases.mine"), code=303)
@@ -136,7 +128,7 @@ def mine():
 @bp.get("/cases/<int:case_id>")
 @login_required
 def detail(case_id: int):
-    case = _case_or_404(case_id)
+    case = access.case_or_404(case_id)
     identifiers = service.load_identifiers(case, current_user)
     db.session.commit()
     can_review = access.can_review(current_user, case)
@@ -149,9 +141,9 @@ def detail(case_id: int):
 @login_required
 def original_image(case_id: int, image_id: int):
     """The identifiable original, for the people who may see the case; never for an audience view."""
-    case = _case_or_404(case_id)
-    image = db.session.get(CaseImage, image_id)
-    if image is None or image.case_id != case.id:
+    case = access.case_or_404(case_id)
+    image = service.image_of(case, image_id)
+    if image is None:
         abort(404)
     disposition = "attachment" if image.kind == "dicom" else "inline"
     return image.original, 200, {
@@ -215,7 +207,7 @@ def _triage_action(case: Case, form_name: str, form, apply):
 @bp.post("/cases/<int:case_id>/accept")
 @role_required(Role.CHAIR, Role.ADMIN)
 def accept(case_id: int):
-    case = _case_or_404(case_id, access.can_triage)
+    case = access.case_or_404(case_id, access.can_triage)
     meetings = service.upcoming_meetings_for(case)
     form = AcceptForm(meetings=meetings, prefix=f"c{case.id}")
 
@@ -228,14 +220,14 @@ def accept(case_id: int):
 @bp.post("/cases/<int:case_id>/decline")
 @role_required(Role.CHAIR, Role.ADMIN)
 def decline(case_id: int):
-    return _triage_action(_case_or_404(case_id, access.can_triage), "decline", TriageNoteForm(prefix=f"d{case_id}"),
+    return _triage_action(access.case_or_404(case_id, access.can_triage), "decline", TriageNoteForm(prefix=f"d{case_id}"),
                           lambda case, form: service.decline(case, form.note.data))
 
 
 @bp.post("/cases/<int:case_id>/more-info")
 @role_required(Role.CHAIR, Role.ADMIN)
 def more_info(case_id: int):
-    return _triage_action(_case_or_404(case_id, access.can_triage), "more_info", TriageNoteForm(prefix=f"m{case_id}"),
+    return _triage_action(access.case_or_404(case_id, access.can_triage), "more_info", TriageNoteForm(prefix=f"m{case_id}"),
                           lambda case, form: service.ask_for_more_info(case, form.note.data))
 
 
