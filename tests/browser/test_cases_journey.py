@@ -114,7 +114,9 @@ def test_queue_reorders_by_drag_and_drop(page, db):
         page.wait_for_timeout(20)
     page.mouse.move(handle["x"] + 5, top["y"] + 3)
     page.wait_for_timeout(200)
-    page.mouse.up()
+    # The order is saved by the request the drop sends; reloading before it answers would race it.
+    with page.expect_response(lambda response: response.url.endswith("/queue/order")):
+        page.mouse.up()
     expect(page.locator(".lb-queue__title a").first).to_have_text("MR spine")
     page.reload()
     assert queue_titles(page) == ["MR spine", "MR head", "MR neck"]
