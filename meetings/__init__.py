@@ -39,10 +39,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from meetings.cases.review_views import bp as review_bp
     from meetings.cases.views import bp as cases_bp
     from meetings.home.views import bp as home_bp
+    from meetings.live.views import bp as live_bp
 
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)
-    for blueprint in (auth_bp, home_bp, cases_bp, review_bp, admin_bp, actions_bp):
+    for blueprint in (auth_bp, home_bp, cases_bp, review_bp, live_bp, admin_bp, actions_bp):
         app.register_blueprint(blueprint)
     return app

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, render_template, request, url_for
+from flask import Flask, Response, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from meetings import nhs_number
+from meetings import nhs_number, qr
 from meetings.extensions import db
 
 ERROR_MESSAGES = {
@@ -47,8 +47,22 @@ def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
+def clock(seconds: int) -> str:
+    """A duration as a clock reads: 4:05, or 1:02:09 past an hour."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def today_local() -> date:
     return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def png_response(png: bytes) -> Response:
+    """An image that may change (new redaction boxes): revalidated each time, answered 304 when unchanged."""
+    response = Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-cache"})
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def render_error(code: int, message: str | None = None):
@@ -62,6 +76,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["nhs_number"] = nhs_number.formatted
     app.jinja_env.globals["is_htmx"] = is_htmx
+    app.jinja_env.globals["qr_svg"] = qr.qr_svg
+    app.jinja_env.filters["clock"] = clock
 
     @app.teardown_request
     def rollback_unfinished(exc):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -123,6 +124,14 @@ def signed_in(client: Client, user) -> Client:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
     return client
+
+
+def approve_for_room(client: Client, case, redact: str = "", keep=()):
+    """Approve `case`'s anonymisation through the review page, as its chair would (the client is the chair)."""
+    page = client.get(f"/cases/{case.id}/review").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    return client.post(f"/cases/{case.id}/review",
+                       data={"action": "approve", "redact": redact, "keep": list(keep), "seen": seen})
 
 
 def is_fragment(body: bytes) -> bool:

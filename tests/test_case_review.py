@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from meetings.extensions import db
 from meetings.models import AuditEvent, Case, CaseIdentifiers, CaseImage, Role
-from tests.conftest import is_fragment, signed_in
+from tests.conftest import approve_for_room, is_fragment, signed_in
 from tests.factories import make_case, make_meeting, make_user
 from tests.test_cases import case_form
 
@@ -51,10 +51,7 @@ def state_of(case_id: int) -> str:
 
 
 def approve(client, case, **choices):
-    page = client.get(f"/cases/{case.id}/review").get_data(as_text=True)
-    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
-    data = {"action": "approve", "redact": choices.get("redact", ""), "keep": choices.get("keep", []), "seen": seen}
-    return client.post(f"/cases/{case.id}/review", data=data)
+    return approve_for_room(client, case, choices.get("redact", ""), choices.get("keep", []))
 
 
 def test_the_review_shows_each_finding_beside_what_the_room_will_see(client, chair_case):

@@ -23,7 +23,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from meetings.extensions import db
 from meetings.models import Case, Role
 from meetings.nhs_number import synthetic
-from tests.conftest import signed_in
+from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_site, make_user
 
 NHS_NUMBER = synthetic(771_203)
@@ -110,10 +110,7 @@ def planted(app, client, login_as, smtp_server):
     ), **texts)
     member = make_user(Role.MEMBER, home_site=chair.home_site)
     db.session.commit()
-    review_page = client.get(f"/cases/{case.id}/review").get_data(as_text=True)
-    seen = re.search(r'name="seen" value="([0-9a-f]+)"', review_page).group(1)
-    response = client.post(f"/cases/{case.id}/review", data={"action": "approve", "redact": "Peggy", "seen": seen})
-    assert response.status_code == 303
+    assert approve_for_room(client, case, redact="Peggy").status_code == 303
     return {"client": client, "chair": chair, "meeting": meeting, "case": db.session.get(Case, case.id),
             "member": member, "smtp": smtp_server, "app": app}
 

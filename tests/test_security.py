@@ -4,7 +4,10 @@ import pytest
 from meetings.models import Role
 from tests.factories import PASSWORD, make_user
 
-PUBLIC_ENDPOINTS = {"static", "auth.sign_in", "auth.accept_invite"}
+# The room's short link and what hangs off it: anonymised only, reached by an unguessable join code
+# (tests/test_live.py checks that a wrong code finds nothing).
+JOIN_LINK_ENDPOINTS = {"live.audience", "live.audience_live", "live.audience_image", "live.audience_vote"}
+PUBLIC_ENDPOINTS = {"static", "auth.sign_in", "auth.accept_invite"} | JOIN_LINK_ENDPOINTS
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Which roles may use each feature's routes; anything not listed is open to every signed-in role.
 ROUTE_ROLES = {

@@ -50,13 +50,19 @@ class AnonymisedCase:
         return f"{self.modality} {self.body_region.lower()}".strip()
 
 
+def scrub_live(text: str, review: CaseReview, known: Known) -> str:
+    """Text written after the review (notes, poll answers), scrubbed with the chair's approved choices."""
+    approved = review.approved
+    return scrub(text, known, redact=approved.get("redact", ()), keep=approved.get("keep", ())).text
+
+
 def build(case: Case, review: CaseReview, known: Known, image_url: Callable[[int], str]) -> AnonymisedCase:
     """The audience's case from an approved review; the caller has checked the review is current."""
     approved = review.approved
     captions = approved.get("captions", {})
 
     def live(text: str) -> str:
-        return scrub(text, known, redact=approved.get("redact", ()), keep=approved.get("keep", ())).text
+        return scrub_live(text, review, known)
 
     return AnonymisedCase(
         case_id=case.id,

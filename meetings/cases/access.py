@@ -34,6 +34,11 @@ def can_run(user: User, meeting: Meeting) -> bool:
     return user.has_role(Role.ADMIN) or meeting.chair_id == user.id or chairs_site(user, meeting.site_id)
 
 
+def can_take_notes(user: User, meeting: Meeting) -> bool:
+    """Those who run the meeting, and its minute-taker, write its notes and outcomes from the console."""
+    return can_run(user, meeting) or (meeting.minute_taker_id is not None and meeting.minute_taker_id == user.id)
+
+
 def can_review(user: User, case: Case) -> bool:
     """Chairs who triage the case or run its meeting approve its anonymisation."""
     return can_triage(user, case) or (case.meeting is not None and can_run(user, case.meeting))

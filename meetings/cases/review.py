@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from collections.abc import Callable
 
 from flask import url_for
 
@@ -140,15 +141,23 @@ def approve(case: Case, reviewer: User, redact: list[str], keep: list[str], seen
     return review
 
 
-def anonymised_case(case: Case) -> anonymised.AnonymisedCase:
-    """What an audience may see of `case`; raises NotReviewed unless the current version was approved."""
+def anonymised_case(case: Case, image_url: Callable[[int], str] | None = None) -> anonymised.AnonymisedCase:
+    """What an audience may see of `case`; raises NotReviewed unless the current version was approved.
+
+    Images link to the members' anonymised image route unless `image_url` says otherwise.
+    """
     state = state_of(case)
     if state is not ReviewState.REVIEWED:
         raise NotReviewed(case, state)
     return anonymised.build(
         case, case.review, known_for(case),
-        lambda image_id: url_for("review.anonymised_image", case_id=case.id, image_id=image_id),
+        image_url or (lambda image_id: url_for("review.anonymised_image", case_id=case.id, image_id=image_id)),
     )
+
+
+def room_text(case: Case, text: str) -> str:
+    """Text the room wrote about an approved case (a poll answer), scrubbed as its notes are."""
+    return anonymised.scrub_live(text, review_of(case), known_for(case))
 
 
 # --- images -------------------------------------------------------------------------------------

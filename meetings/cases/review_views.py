@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from meetings.anonymise.case import FIELD_LABELS, REVIEWED_FIELDS
@@ -11,7 +11,7 @@ from meetings.anonymise.text import pieces
 from meetings.cases import access, review, service
 from meetings.extensions import db
 from meetings.models import Case
-from meetings.web import is_htmx
+from meetings.web import is_htmx, png_response
 
 bp = Blueprint("review", __name__)
 
@@ -115,10 +115,7 @@ def anonymised_image(case_id: int, image_id: int):
         abort(404)
     png = review.anonymised_png(image)
     db.session.commit()  # keeps a PNG made for the first time
-    response = make_response(png)
-    response.headers.update({"Content-Type": "image/png", "Cache-Control": "private, no-cache"})
-    response.add_etag()
-    return response.make_conditional(request)
+    return png_response(png)
 
 
 @bp.get("/cases/<int:case_id>/presentation")

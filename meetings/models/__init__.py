@@ -4,8 +4,10 @@ from meetings.models.attendance import Attendance, person_key
 from meetings.models.audit import AuditEvent
 from meetings.models.base import Base, utcnow
 from meetings.models.case import (
-    CameToLight, Case, CaseIdentifiers, CaseImage, CaseKind, CaseReview, CaseStatus, Modality,
+    CameToLight, Case, CaseIdentifiers, CaseImage, CaseKind, CaseReview, CaseStatus, ClinicalSignificance,
+    DiscrepancyType, Modality, RadpeerGrade,
 )
+from meetings.models.live import LiveState, Poll, PollKind, PollVote, Stage
 from meetings.models.meeting import Meeting, MeetingScope, MeetingStatus
 from meetings.models.minutes import Minutes, MinutesStatus
 from meetings.models.site import Site
@@ -15,5 +17,6 @@ __all__ = [
     "Action", "ActionPriority", "CameToLight", "CaseImage", "ActionStatus", "Attendance", "AuditEvent", "Base", "Case",
     "CaseIdentifiers", "CaseKind", "CaseReview", "CaseStatus", "Meeting", "MeetingScope", "MeetingStatus",
     "Minutes", "MinutesStatus", "Modality", "Profession", "ProfessionalBody", "Role", "Site",
-    "User", "UserRole", "person_key", "utcnow",
+    "User", "UserRole", "person_key", "utcnow", "ClinicalSignificance", "DiscrepancyType", "RadpeerGrade",
+    "LiveState", "Poll", "PollKind", "PollVote", "Stage",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
@@ -69,6 +69,58 @@ class Modality(StrEnum):
         return self.value if self.value.isupper() else self.value.capitalize()
 
 
+class DiscrepancyType(LabelledEnum):
+    PERCEPTUAL = "perceptual"
+    SATISFACTION_OF_SEARCH = "satisfaction_of_search"
+    FAULTY_REASONING = "faulty_reasoning"
+    LACK_OF_KNOWLEDGE = "lack_of_knowledge"
+    TECHNIQUE = "technique"
+    COMMUNICATION = "communication"
+    INADEQUATE_CLINICAL_INFORMATION = "inadequate_clinical_information"
+    PRIOR_NOT_COMPARED = "prior_not_compared"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        special = {
+            DiscrepancyType.PERCEPTUAL: "Perceptual (under-reading)",
+            DiscrepancyType.PRIOR_NOT_COMPARED: "Prior examination not compared",
+        }
+        return special.get(self) or super().label
+
+
+class ClinicalSignificance(LabelledEnum):
+    NONE = "none"
+    MINOR = "minor"
+    MODERATE = "moderate"
+    MAJOR = "major"
+    NOT_KNOWN = "not_known"
+
+    @property
+    def label(self) -> str:
+        return "No clinical significance" if self is ClinicalSignificance.NONE else super().label
+
+
+class RadpeerGrade(StrEnum):
+    """RADPEER-style peer review scores; offered only where a site turns grading on."""
+
+    CONCUR = "1"
+    UNLIKELY_SIGNIFICANT_2 = "2a"
+    LIKELY_SIGNIFICANT_2 = "2b"
+    UNLIKELY_SIGNIFICANT_3 = "3a"
+    LIKELY_SIGNIFICANT_3 = "3b"
+
+    @property
+    def label(self) -> str:
+        return {
+            "1": "1: concur with interpretation",
+            "2a": "2a: discrepancy, not ordinarily expected to be made; unlikely to be clinically significant",
+            "2b": "2b: discrepancy, not ordinarily expected to be made; likely to be clinically significant",
+            "3a": "3a: discrepancy that should be made most of the time; unlikely to be clinically significant",
+            "3b": "3b: discrepancy that should be made most of the time; likely to be clinically significant",
+        }[self.value]
+
+
 class Case(Base):
     """The clinical content of a case. Nothing in this table identifies a patient or a reporter."""
 
@@ -92,6 +144,11 @@ class Case(Base):
     discussion_notes: Mapped[str] = mapped_column(Text, default="")
     learning_points: Mapped[str] = mapped_column(Text, default="")
     discrepancy_type: Mapped[str | None] = mapped_column(String(32))
+    clinical_significance: Mapped[str | None] = mapped_column(String(16))
+    great_pickup: Mapped[bool] = mapped_column(default=False, server_default=false())
+    radpeer_grade: Mapped[str | None] = mapped_column(String(4))
+    # Time the room has spent on the case so far, for its timer and the minutes.
+    presented_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     # What the chair told the submitter when declining or asking for more information.
     triage_note: Mapped[str] = mapped_column(Text, default="")
     reporter_notice_text: Mapped[str] = mapped_column(Text, default="")
@@ -126,6 +183,10 @@ class Case(Base):
     @property
     def status_label(self) -> str:
         return CaseStatus(self.status).label
+
+    @property
+    def discrepancy_type_label(self) -> str:
+        return DiscrepancyType(self.discrepancy_type).label if self.discrepancy_type else ""
 
     @property
     def has_reporter_notice(self) -> bool:
