@@ -19,9 +19,10 @@ from PIL.PngImagePlugin import PngInfo
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from sqlalchemy import select
 
 from meetings.extensions import db
-from meetings.models import Case, Role
+from meetings.models import Case, LiveState, Poll, Role
 from meetings.nhs_number import synthetic
 from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_site, make_user
@@ -151,7 +152,45 @@ def reporter_notice(ctx) -> list[tuple[str, bytes]]:
     return [("the reporter's notice email (body)", b"\n".join(bodies) + message["Subject"].encode())]
 
 
-AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice]
+def live_meeting(ctx) -> list[tuple[str, bytes]]:
+    """The room during a meeting: phones (page, fragments, images, poll) and the projector, at every stage,
+    with a poll whose typed answers name the patient and the reporter."""
+    chair, case = ctx["client"], ctx["case"]
+    meeting_id = ctx["meeting"].id
+    chair.get(f"/meetings/{meeting_id}/console")
+    code = db.session.scalar(select(LiveState.join_code).where(LiveState.meeting_id == meeting_id))
+    phone = ctx["app"].test_client()
+    outputs = [("the audience page before the start", phone.get(f"/j/{code}").data)]
+
+    def room(when: str) -> None:
+        outputs.append((f"the audience fragment {when}", phone.get(f"/j/{code}/live?v=0").data))
+        outputs.append((f"the projector {when}", chair.get(f"/meetings/{meeting_id}/projector").data))
+        outputs.append((f"the audience page {when}", phone.get(f"/j/{code}").data))
+
+    command = f"/meetings/{meeting_id}/live"
+    assert chair.post(f"{command}/start").status_code == 303
+    assert chair.post(f"{command}/open-poll", data={"preset": "free_text",
+                      "question": "Did Dr Brambleworth miss Mrs Quillfeather's nodule?"}).status_code == 303
+    poll_id = db.session.scalar(select(Poll.id).where(Poll.meeting_id == meeting_id))
+    outputs.append(("the poll form on a phone", phone.get(f"/j/{code}/polls/{poll_id}").data))
+    phone.post(f"/j/{code}/polls/{poll_id}", data={"answer": "Yes: Quillfeather QF7730019, seen by Octavius"})
+    outputs.append(("a phone's answered poll", phone.get(f"/j/{code}/polls/{poll_id}").data))
+    chair.post(f"{command}/show-results")
+    for image in case.images:
+        response = phone.get(f"/j/{code}/images/{image.id}")
+        assert response.status_code == 200
+        outputs.append((f"image {image.position + 1} on a phone", response.data))
+    for stage in (1, 2, 3, 4):
+        chair.post(f"{command}/stage", data={"stage": stage})
+        room(f"at stage {stage}")
+    shown = outputs[-1][1].decode()
+    assert "Learning points" in shown and "Yes: [" in shown, "the room should be seeing the case and the answers"
+    chair.post(f"{command}/end")
+    room("after the end")
+    return outputs
+
+
+AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)

@@ -37,11 +37,8 @@ class PageErrors(list):
     """Console errors and uncaught exceptions: a CSP violation or a broken script shows up here."""
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+def watch_errors(page) -> PageErrors:
+    """Collect what a person would see go wrong on `page`: script errors, and resources that fail."""
     errors = PageErrors()
     # A page answered 401 or 422 on purpose is not an error; a script, style or image that fails is.
     page.on("console", lambda msg: errors.append(msg.text)
@@ -50,6 +47,15 @@ def page(browser, live_server):
             if response.status >= 400 and response.request.resource_type not in ("document", "xhr", "fetch") else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors
+    return errors
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors = watch_errors(page)
     yield page
     context.close()
     assert not errors, f"browser reported errors: {errors}"
