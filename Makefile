@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test system system-test db vendor
+.PHONY: run test bench install install-test system system-test db vendor
 
 run: install db
 	@echo "Lightbox is at http://$(HOST):$(PORT)  (demo: test NHS numbers 999... are accepted)"
@@ -16,6 +16,13 @@ run: install db
 
 test: install install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print their figures; the README records them. Not part of CI (timings belong to no test).
+bench: install
+	@bash scripts/system-deps.sh bench
+	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/anonymise.py
+	$(BIN)/python bench/live_poll.py
 
 install: system $(VENV)/.installed static/vendor/.installed
 

@@ -8,6 +8,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from meetings import config
 from meetings.extensions import csrf, db, limiter, login_manager, migrate
+from meetings.live.followers import FollowerPolls, follower_engine
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -46,4 +47,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     cli.init_app(app)
     for blueprint in (auth_bp, home_bp, cases_bp, review_bp, live_bp, admin_bp, actions_bp):
         app.register_blueprint(blueprint)
+    app.wsgi_app = FollowerPolls(app.wsgi_app, follower_engine(app.config["SQLALCHEMY_DATABASE_URI"]),
+                                  app.config["LIVE_VERSION_CACHE_SECONDS"])
     return app

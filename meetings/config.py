@@ -81,6 +81,8 @@ def load(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_REQUEST_BYTES", str(70 * 1024 * 1024))),
         "MAX_IMAGE_BYTES": int(os.environ.get("MAX_IMAGE_BYTES", str(20 * 1024 * 1024))),
         "MAX_IMAGE_PIXELS": int(os.environ.get("MAX_IMAGE_PIXELS", str(40_000_000))),
+        # How long each worker may answer "unchanged" to followers without asking the database again.
+        "LIVE_VERSION_CACHE_SECONDS": float(os.environ.get("LIVE_VERSION_CACHE_SECONDS", "0.5")),
         # NHS numbers 999 000 0000-999 999 9999 are for testing; real departments refuse them.
         "ALLOW_TEST_NHS_NUMBERS": _bool("ALLOW_TEST_NHS_NUMBERS", False),
     }

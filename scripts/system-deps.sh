@@ -2,10 +2,12 @@
 # Installs the Debian packages Lightbox needs, when they are missing, and says clearly what it could not.
 #   scripts/system-deps.sh run    what serving needs (WeasyPrint's Pango, fonts, Node.js for the front end)
 #   scripts/system-deps.sh test   also Chromium for the browser tests and poppler-utils for looking at PDFs
+#   scripts/system-deps.sh bench  also wrk, the load generator bench/live_poll.py drives gunicorn with
 set -euo pipefail
 
 want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 [ "${1:-run}" = "test" ] && want+=(chromium poppler-utils)
+[ "${1:-run}" = "bench" ] && want+=(wrk)
 
 commands_missing=()
 command -v npm >/dev/null 2>&1 || want+=(nodejs npm)

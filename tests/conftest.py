@@ -74,6 +74,8 @@ def app(tmp_path_factory):
             "MAIL_SERVER": "",
             "MAIL_OUTBOX": str(workdir / "outbox"),
             "SIGN_IN_RATE_LIMIT": "1000 per minute",
+            # Tests read the room's version every time; tests/test_live_followers.py covers the cache.
+            "LIVE_VERSION_CACHE_SECONDS": 0,
         }
     )
     app.test_client_class = Client
@@ -81,6 +83,7 @@ def app(tmp_path_factory):
     yield app
     with app.app_context():
         _db.engine.dispose()  # close pooled connections before the interpreter finds them open
+    app.wsgi_app.engine.dispose()  # and the followers' own (meetings.live.followers)
 
 
 @pytest.fixture(autouse=True)

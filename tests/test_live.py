@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from flask import template_rendered
 from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from meetings import create_app
 from meetings.extensions import db
@@ -126,8 +127,7 @@ def test_an_unchanged_poll_is_204_from_one_query_with_no_template_and_no_user(ap
     def rendered(sender, template, context, **extra):
         templates.append(template.name)
 
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
+    event.listen(Engine, "before_cursor_execute", count)  # every engine, the followers' own included
     try:
         with template_rendered.connected_to(rendered, app):
             response = follow(phone, code, version)
@@ -135,10 +135,11 @@ def test_an_unchanged_poll_is_204_from_one_query_with_no_template_and_no_user(ap
             client.get(f"/meetings/{meeting.id}/console")
             assert "live/console.html" in templates  # the spy does see templates
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(Engine, "before_cursor_execute", count)
     assert response.status_code == 204 and response.data == b""
     assert poll_templates == []
     assert len(poll_statements) == 1 and "FROM live_state" in poll_statements[0]
+    assert "user" not in poll_statements[0]
 
     command(client, meeting, "stage", stage=2)
     changed = follow(phone, code, version)
@@ -161,6 +162,7 @@ def test_the_state_survives_a_restart_and_a_late_follower_catches_up(app, room):
     assert "MR knee" in late and "Outcome 2." in late
     with other.app_context():
         db.engine.dispose()
+    other.wsgi_app.engine.dispose()  # the followers' own connections
 
 
 def test_an_unapproved_case_is_held_back_from_the_room(app, room):

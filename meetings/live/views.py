@@ -309,14 +309,11 @@ def audience(code: str):
 @bp.get("/j/<code>/live")
 @limiter.exempt
 def audience_live(code: str):
-    """The followers' poll: 204 while their version is current, else the stored fragment."""
-    row = db.session.execute(select(LiveState.version).where(LiveState.join_code == code)).first()
-    if row is None:
-        abort(404)
-    if request.args.get("v") == str(row.version):
+    """The followers' poll, when meetings.live.followers could not answer it (it answers nearly all)."""
+    state = _state_by_code_or_404(code)
+    if request.args.get("v") == str(state.version):
         return Response(status=204)
-    html = db.session.scalar(select(LiveState.audience_html).where(LiveState.join_code == code))
-    return Response(html, headers={"Cache-Control": "no-store"})
+    return Response(state.audience_html or broadcast.render_audience(state), headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/j/<code>/images/<int:image_id>")
