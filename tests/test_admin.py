@@ -151,5 +151,11 @@ def test_edit_site_inline_and_without_javascript(client, login_as):
     assert b"<html" in page.data and b"Edit New Name Hospital" in page.data
     bad = client.post(f"/admin/sites/{site.id}/edit", data={"name": "", "code": "NNH"})
     assert bad.status_code == 422 and b"Enter the site&#39;s name" in bad.data
+    assert not _db.session.get(Site, site.id).radpeer_enabled  # grading is off unless a site asks
+    graded = client.post(f"/admin/sites/{site.id}/edit", data={"name": "New Name Hospital", "code": "NNH",
+                                                               "radpeer_enabled": "y"}, headers=HX)
+    assert b"RADPEER grading on" in graded.data
+    _db.session.expire_all()
+    assert _db.session.get(Site, site.id).radpeer_enabled
     off = client.post(f"/admin/sites/{site.id}/active", data={"active": "0"}, headers=HX)
     assert b"Inactive" in off.data

@@ -178,6 +178,12 @@ def test_an_unapproved_case_is_held_back_from_the_room(app, room):
     image_refused = phone.get(f"/j/{code}/images/1")
     assert image_refused.status_code == 404
 
+    # Approved again while on screen: the room sees the case without the chair moving.
+    version = version_of(meeting)
+    assert approve_for_room(client, cases_now).status_code == 303
+    slide = follow(phone, code, version).get_data(as_text=True)
+    assert "CT chest" in slide and "being prepared" not in slide and "Dankworth" not in slide
+
 
 def test_the_timer_banks_each_cases_time_and_counts_a_return(room):
     client, meeting, cases = room["client"], room["meeting"], room["cases"]

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, SelectMultipleField, StringField, widgets
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from meetings.models import Profession, ProfessionalBody, Role, Site
@@ -46,4 +46,8 @@ class SiteForm(FlaskForm):
         "Short code",
         description="A few capital letters used on lists, like NGH",
         validators=[DataRequired("Enter a short code"), Length(min=2, max=16, message="Use 2 to 16 characters")],
+    )
+    radpeer_enabled = BooleanField(
+        "Offer RADPEER-style grading in meetings",
+        description="Off unless the site asks for it: the Royal College of Radiologists finds grading unreliable.",
     )

@@ -99,8 +99,9 @@ def save_site(data: dict, site: Site | None = None) -> Site:
         site = Site()
         db.session.add(site)
     site.name, site.code = name, code
+    site.radpeer_enabled = bool(data.get("radpeer_enabled"))
     db.session.flush()
-    audit.record("site.saved", site, name=name, code=code)
+    audit.record("site.saved", site, name=name, code=code, radpeer=site.radpeer_enabled)
     return site
 
 

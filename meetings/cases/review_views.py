@@ -10,6 +10,7 @@ from meetings.anonymise.case import FIELD_LABELS, REVIEWED_FIELDS
 from meetings.anonymise.text import pieces
 from meetings.cases import access, review, service
 from meetings.extensions import db
+from meetings.live import broadcast
 from meetings.models import Case
 from meetings.web import is_htmx, png_response
 
@@ -60,6 +61,7 @@ def page(case_id: int):
             flash("The case was changed while you were reviewing it. Check the new version below, "
                   "then approve it.", "error")
             return _page(case, redact, keep, 409)
+        broadcast.case_changed(case)
         db.session.commit()
         flash("Anonymisation approved. This version of the case can be presented.", "success")
         return redirect(url_for("review.page", case_id=case.id), code=303)
@@ -89,6 +91,7 @@ def boxes(case_id: int, image_id: int):
         return _page(case, *_saved_choices(case), 422, box_error=str(error), box_image_id=image.id,
                      typed=request.form)
     review.set_boxes(image, drawn)
+    broadcast.case_changed(case)
     db.session.commit()
     said = _boxes_said(drawn, review.state_of(case))
     if is_htmx():

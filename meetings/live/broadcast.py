@@ -7,7 +7,9 @@ from flask import render_template
 
 from meetings.extensions import db
 from meetings.live.slides import slide_for
-from meetings.models import LiveState
+from sqlalchemy import select
+
+from meetings.models import Case, LiveState, MeetingStatus
 
 
 def render_audience(state: LiveState) -> str:
@@ -23,3 +25,11 @@ def publish(state: LiveState) -> None:
     db.session.flush()
     db.session.refresh(state)
     state.audience_html = render_audience(state)
+
+
+def case_changed(case: Case) -> None:
+    """A case was approved again or its images changed: if it is on screen now, the room sees the change
+    (the approved case, or the holding slide while it awaits review) at once."""
+    state = db.session.scalar(select(LiveState).where(LiveState.case_id == case.id))
+    if state is not None and state.meeting.status == MeetingStatus.LIVE:
+        publish(state)
