@@ -169,9 +169,19 @@ def live_meeting(ctx) -> list[tuple[str, bytes]]:
 
     command = f"/meetings/{meeting_id}/live"
     assert chair.post(f"{command}/start").status_code == 303
+    assert chair.post(f"{command}/open-poll", data={
+        "preset": "interpretation", "question": "What did Dr Octavius Brambleworth miss at Wendlebury?",
+        "options": "Mrs Quillfeather's nodule\nNothing: QF7730019 was normal"}).status_code == 303
+    choice_poll = db.session.scalar(select(Poll.id).where(Poll.meeting_id == meeting_id))
+    outputs.append(("a choice poll's form on a phone", phone.get(f"/j/{code}/polls/{choice_poll}").data))
+    phone.post(f"/j/{code}/polls/{choice_poll}", data={"choice": "0"})
+    chair.post(f"{command}/show-results")
+    room("with a choice poll's results shown")
+    assert "1 (100%)" in outputs[-1][1].decode(), "the results should be on screen"
+    chair.post(f"{command}/clear-poll")
     assert chair.post(f"{command}/open-poll", data={"preset": "free_text",
                       "question": "Did Dr Brambleworth miss Mrs Quillfeather's nodule?"}).status_code == 303
-    poll_id = db.session.scalar(select(Poll.id).where(Poll.meeting_id == meeting_id))
+    poll_id = db.session.scalar(select(Poll.id).where(Poll.meeting_id == meeting_id, Poll.id != choice_poll))
     outputs.append(("the poll form on a phone", phone.get(f"/j/{code}/polls/{poll_id}").data))
     phone.post(f"/j/{code}/polls/{poll_id}", data={"answer": "Yes: Quillfeather QF7730019, seen by Octavius"})
     outputs.append(("a phone's answered poll", phone.get(f"/j/{code}/polls/{poll_id}").data))

@@ -202,7 +202,7 @@ def test_the_timer_banks_each_cases_time_and_counts_a_return(room):
 
 def note_form(client, meeting) -> tuple[str, str]:
     page = client.get(f"/meetings/{meeting.id}/console").get_data(as_text=True)
-    base = re.search(r'id="note-discussion_notes-meta">\s*<input type="hidden" name="base" value="(\w+)"', page)
+    base = re.search(r'id="note-\d+-discussion_notes-meta">\s*<input type="hidden" name="base" value="(\w+)"', page)
     return page, base.group(1)
 
 
@@ -232,7 +232,7 @@ def test_notes_autosave_and_a_stale_save_is_refused_with_both_versions(app, room
     theirs = re.search(r'name="theirs" value="(\w+)"', body).group(1)
 
     merged = save(taker, meeting, case, "Windowing matters.", taker_base, resolve="both", theirs=theirs)
-    assert merged.status_code == 200 and merged.headers["HX-Retarget"] == "#note-discussion_notes"
+    assert merged.status_code == 200 and merged.headers["HX-Retarget"] == f"#note-{case.id}-discussion_notes"
     assert fresh(Case, case.id).discussion_notes == "Subtle filling defect in a segmental artery.\n\nWindowing matters."
 
     # The chair's copy is now stale too; "keep mine" replaces, but only against the version it was shown.
@@ -263,10 +263,12 @@ def test_learning_points_reach_the_room_at_stage_four_scrubbed(room):
     command(client, meeting, "stage", stage=4)
     _, base = note_form(client, meeting)
     page = client.get(f"/meetings/{meeting.id}/console").get_data(as_text=True)
-    base = re.search(r'id="note-learning_points-meta">\s*<input type="hidden" name="base" value="(\w+)"', page).group(1)
+    base = re.search(r'id="note-\d+-learning_points-meta">\s*<input type="hidden" name="base" value="(\w+)"', page).group(1)
     version = version_of(meeting)
     save(client, meeting, case, "Check the pulmonary arteries, as Mrs Wrenfield's scan showed.", base,
          field="learning_points")
+    assert version_of(meeting) == version  # typing is not sent to the room as it happens
+    assert command(client, meeting, "refresh").status_code == 200
     slide = follow(phone, code, version).get_data(as_text=True)
     assert "Check the pulmonary arteries" in slide and "Wrenfield" not in slide
 
@@ -317,6 +319,7 @@ def test_a_poll_takes_one_anonymous_answer_per_device_and_the_chair_reveals_the_
     assert "Pulmonary embolus" in form and "Your answer is anonymous" in form
 
     assert "Choose one of the answers" in vote(phone, code, poll.id).get_data(as_text=True)
+    assert vote(phone, code, poll.id, choice="²").status_code == 422  # a digit int() cannot read
     thanks = vote(phone, code, poll.id, choice="0")
     assert "your answer is in" in thanks.get_data(as_text=True)
     vote(phone, code, poll.id, choice="2")  # a second tap on the same phone does not count
@@ -341,8 +344,13 @@ def test_a_poll_takes_one_anonymous_answer_per_device_and_the_chair_reveals_the_
     assert "3 (75%)" in projector and "1 (25%)" in projector and "0 (0%)" in projector
     assert "3 (75%)" in follow(phone, code, 0).get_data(as_text=True)
 
-    command(client, meeting, "next")  # the poll stays with its case
+    command(client, meeting, "next")  # the poll stays with its case, and leaves the screen with it
     assert db.session.scalar(select(Poll.case_id).where(Poll.id == poll.id)) == room["cases"][0].id
+    assert "Poll" not in follow(phone, code, 0).get_data(as_text=True)
+    assert "Ask the room" in client.get(f"/meetings/{meeting.id}/console").get_data(as_text=True)
+
+    command(client, meeting, "end")
+    assert command(client, meeting, "show-results").status_code == 409  # nothing moves after the end
 
 
 def test_free_text_answers_are_scrubbed_before_the_room_sees_them(app, room):

@@ -50,9 +50,12 @@ def test_a_worker_keeps_the_version_briefly_then_reads_the_move(app, db):
     state.version, state.audience_html = 8, "<div id='live'>eight</div>"
     db.session.commit()
     assert call(polls, "/j/abcd2345/live", "v=7")[0] == "204 No Content"  # still within half a second
+    # A phone that another worker already gave version 8 is never sent back to 7 from this worker's copy.
+    assert call(polls, "/j/abcd2345/live", "v=8")[0] == "204 No Content"
+    assert len(reads) == 2
     clock.now += 0.6
     assert call(polls, "/j/abcd2345/live", "v=7")[2] == b"<div id='live'>eight</div>"
-    assert len(reads) == 2
+    assert len(reads) == 3
     engine.dispose()
 
 

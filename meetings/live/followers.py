@@ -48,10 +48,12 @@ class FollowerPolls:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") == "GET" and path.startswith(PREFIX) and path.endswith(SUFFIX):
-            room = self._room(path[len(PREFIX):-len(SUFFIX)])
+            held = parse_qs(environ.get("QUERY_STRING", "")).get("v", [""])[0]
+            held = int(held) if held.isascii() and held.isdigit() else 0
+            room = self._room(path[len(PREFIX):-len(SUFFIX)], held)
             if room is not None:
                 version, fragment = room
-                if parse_qs(environ.get("QUERY_STRING", "")).get("v", [""])[0] == str(version):
+                if held == version:
                     start_response("204 No Content", list(UNCHANGED))
                     return []
                 body = fragment.encode()
@@ -59,13 +61,14 @@ class FollowerPolls:
                 return [body]
         return self.app(environ, start_response)
 
-    def _room(self, code: str) -> tuple[int, str] | None:
-        """The room's version and fragment, from this worker's copy while it is fresh."""
+    def _room(self, code: str, held: int) -> tuple[int, str] | None:
+        """The room's version and fragment, from this worker's copy while it is fresh, unless the phone
+        already holds a newer version (another worker served it), which must never be taken back."""
         if not code.isalnum():
             return None
         now = self.clock()
         cached = self.cached.get(code)
-        if cached and now < cached[2]:
+        if cached and now < cached[2] and held <= cached[0]:
             return cached[0], cached[1]
         try:
             with self.engine.connect() as conn:

@@ -43,6 +43,11 @@ class StaleNote(Exception):
 
 # --- the state ----------------------------------------------------------------------------------
 
+def whole_number(value: str | None) -> bool:
+    """Digits a person could type: str.isdigit() alone also accepts "²", which int() refuses."""
+    return bool(value) and value.isascii() and value.isdigit()
+
+
 def _new_join_code() -> str:
     return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
 
@@ -111,7 +116,7 @@ def show_case(state: LiveState, case: Case) -> None:
         return
     now = utcnow()
     _leave_case(state, now)
-    _close_poll(state)
+    clear_poll(state)  # the poll stays with its case, off the screen
     state.case, state.stage, state.case_shown_at = case, Stage.QUESTION, now
     if case.status == CaseStatus.SCHEDULED:
         case.status = CaseStatus.PRESENTED
@@ -137,6 +142,11 @@ def jump(state: LiveState, case_id: int) -> None:
     if case is None or case.meeting_id != state.meeting_id:
         raise LiveRuleError("That case is no longer in this meeting's queue")
     show_case(state, case)
+
+
+def refresh(state: LiveState) -> None:
+    """Show the room what is saved now (the learning points as agreed so far) without moving it."""
+    _require_live(state)
 
 
 def set_stage(state: LiveState, stage: int) -> None:
@@ -231,12 +241,14 @@ def _close_poll(state: LiveState) -> None:
 
 
 def close_poll(state: LiveState) -> None:
+    _require_live(state)
     if state.poll is None:
         raise LiveRuleError("There is no poll to close")
     _close_poll(state)
 
 
 def show_results(state: LiveState, shown: bool) -> None:
+    _require_live(state)
     if state.poll is None:
         raise LiveRuleError("There is no poll")
     state.poll.results_shown = shown
@@ -262,7 +274,7 @@ def vote(poll: Poll, device_token: str, choice: str | None, answer: str | None) 
     if not poll.is_open:
         raise LiveRuleError("This poll has closed")
     if poll.kind == PollKind.CHOICE:
-        if choice is None or not choice.isdigit() or int(choice) >= len(poll.options):
+        if not whole_number(choice) or int(choice) >= len(poll.options):
             raise LiveRuleError("Choose one of the answers")
         row = PollVote(poll_id=poll.id, device=device_digest(device_token), choice=int(choice))
     else:

@@ -42,10 +42,6 @@ class Slide:
     held_back: bool
     poll: PollView | None
 
-    def shows(self, stage: Stage) -> bool:
-        """Whether the room has been taken to `stage` of the current case yet."""
-        return self.stage >= stage
-
 
 def poll_view(poll: Poll) -> PollView:
     """The poll as the room sees it: the chair's wording and the room's answers scrubbed like notes."""
@@ -55,8 +51,9 @@ def poll_view(poll: Poll) -> PollView:
     return PollView(
         id=poll.id, question=room(poll.question), is_choice=poll.kind == PollKind.CHOICE,
         options=tuple(room(option) for option in poll.options),
-        is_open=poll.is_open, results_shown=poll.results_shown, results=tuple(service.results(poll)),
-        answers=tuple(review.room_text(poll.case, answer) for answer in service.answers(poll)),
+        is_open=poll.is_open, results_shown=poll.results_shown,
+        results=tuple(service.PollResult(room(r.label), r.votes, r.percent) for r in service.results(poll)),
+        answers=tuple(room(answer) for answer in service.answers(poll)),
         total=len(poll.votes),
     )
 

@@ -67,6 +67,7 @@ def _notes_context(state: LiveState, case: Case | None) -> dict:
         "case": case, "note_fields": service.NOTE_FIELDS, "digest": service.note_digest,
         "discrepancy_types": list(DiscrepancyType), "significances": list(ClinicalSignificance),
         "radpeer_grades": list(RadpeerGrade), "conflicts": {}, "saved": None,
+        "can_run": access.can_run(current_user, state.meeting),
     }
 
 
@@ -108,9 +109,9 @@ def _room_panel(state: LiveState, status: int = 200, error: str | None = None, t
     return response
 
 
-def _form_case_id() -> int:
-    value = request.form.get("case_id", "")
-    return int(value) if value.isdigit() else 0
+def _form_number(name: str) -> int:
+    value = request.form.get(name, "")
+    return int(value) if service.whole_number(value) else 0
 
 
 COMMANDS = {
@@ -118,9 +119,9 @@ COMMANDS = {
     "end": lambda state: service.end(state),
     "next": lambda state: service.step(state, +1),
     "previous": lambda state: service.step(state, -1),
-    "jump": lambda state: service.jump(state, _form_case_id()),
-    "stage": lambda state: service.set_stage(state, int(request.form.get("stage", "0") or 0)
-                                             if request.form.get("stage", "").isdigit() else 0),
+    "jump": lambda state: service.jump(state, _form_number("case_id")),
+    "stage": lambda state: service.set_stage(state, _form_number("stage")),
+    "refresh": lambda state: service.refresh(state),
     "open-poll": lambda state: _open_poll(state),
     "close-poll": lambda state: service.close_poll(state),
     "show-results": lambda state: service.show_results(state, True),
@@ -159,10 +160,11 @@ def command(meeting_id: int, command: str):
     return _room_panel(state, trigger_notes=state.case_id != case_before)
 
 
-def _console_page(state: LiveState, status: int, error: str | None = None, **notes_overrides):
-    notes = _notes_context(state, state.case) | notes_overrides
-    return render_template("live/console.html", **_room_context(state, error) | notes,
-                           can_run=access.can_run(current_user, state.meeting)), status
+def _console_page(state: LiveState, status: int, error: str | None = None, notes_case: Case | None = None,
+                  **notes_overrides):
+    """The whole console; `notes_case` when a note of a case no longer on screen comes back in conflict."""
+    notes = _notes_context(state, notes_case or state.case) | notes_overrides
+    return render_template("live/console.html", **_room_context(state, error) | notes), status
 
 
 @bp.get("/meetings/<int:meeting_id>/console/notes")
@@ -194,9 +196,8 @@ def save_note(meeting_id: int, case_id: int, field: str):
         db.session.rollback()
         conflict = {"mine": mine, "theirs": stale.saved, "base": request.form.get("base", "")}
         return _note_response(meeting, case, field, 409, conflict=conflict, whole=not is_htmx() or bool(resolve))
-    state = service.state_of(meeting)
-    if field == "learning_points" and state.case_id == case.id and state.stage == Stage.LEARNING:
-        broadcast.publish(state)  # the room is reading the learning points as they are agreed
+    # The room is not sent each keystroke (half a name slips past any scrubber): the chair shows the
+    # learning points with "Show on screen", or by moving to stage 4.
     db.session.commit()
     return _note_response(meeting, case, field, 200, whole=bool(resolve))
 
@@ -208,7 +209,7 @@ def _note_response(meeting: Meeting, case: Case, field: str, status: int, confli
         if status == 200:
             return redirect(url_for("live.console", meeting_id=meeting.id) + f"#note-{field}", code=303)
         notes = {"conflicts": {field: conflict}} if conflict else {}
-        return _console_page(state, status, **notes)
+        return _console_page(state, status, notes_case=case, **notes)
     context = _notes_context(state, case) | {"conflicts": {field: conflict} if conflict else {}, "saved": field}
     template = "live/_note.html" if whole else "live/_note_meta.html"
     response = Response(render_template(template, field=field, label=service.NOTE_FIELDS[field], meeting=meeting,
@@ -216,7 +217,7 @@ def _note_response(meeting: Meeting, case: Case, field: str, status: int, confli
     if whole:
         # A choice made on a conflict replaces the whole note; otherwise the box keeps what is being typed
         # and only the note's status line changes (to "Saved", or to the conflict).
-        response.headers.update({"HX-Retarget": f"#note-{field}", "HX-Reswap": "outerHTML"})
+        response.headers.update({"HX-Retarget": f"#note-{case.id}-{field}", "HX-Reswap": "outerHTML"})
     return response
 
 
@@ -307,7 +308,7 @@ def audience(code: str):
 
 
 @bp.get("/j/<code>/live")
-@limiter.exempt
+@limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
 def audience_live(code: str):
     """The followers' poll, when meetings.live.followers could not answer it (it answers nearly all)."""
     state = _state_by_code_or_404(code)
@@ -317,6 +318,7 @@ def audience_live(code: str):
 
 
 @bp.get("/j/<code>/images/<int:image_id>")
+@limiter.limit("120 per minute", deduct_when=lambda response: response.status_code == 404)
 def audience_image(code: str, image_id: int):
     """An image of the case on screen, anonymised. Only the current, approved case's images are served."""
     state = _state_by_code_or_404(code)
@@ -340,6 +342,7 @@ def _poll_or_404(state: LiveState, poll_id: int) -> Poll:
 
 @bp.route("/j/<code>/polls/<int:poll_id>", methods=["GET", "POST"])
 @limiter.limit("60 per minute", methods=["POST"])
+@limiter.limit("30 per minute", methods=["GET"], deduct_when=lambda response: response.status_code == 404)
 def audience_vote(code: str, poll_id: int):
     """This device's answer to a poll: the form, or what it answered."""
     state = _state_by_code_or_404(code)

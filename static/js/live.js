@@ -22,10 +22,36 @@ function tick() {
 setInterval(tick, 1000);
 tick();
 
-// The projector: arrows and Space move between cases, 1-4 choose the stage, F goes full screen.
+// Notes save themselves 0.8 s after typing stops. When the room moves to another case the notes panel is
+// replaced; a note still waiting to save is sent first, so nothing typed is dropped.
+document.body.addEventListener("input", (event) => {
+  const form = event.target.closest("form[data-autosave]");
+  if (form) form.dataset.unsaved = "true";
+});
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  if (event.detail.elt.dataset) delete event.detail.elt.dataset.unsaved;
+});
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target.id !== "console-notes") return;
+  for (const form of event.detail.target.querySelectorAll("form[data-autosave][data-unsaved]")) {
+    htmx.trigger(form, "submit");
+  }
+});
+
+// The projector: arrows and Space move between cases, 1-4 choose the stage, F goes full screen. Single
+// keys can be turned off (WCAG 2.1.4), for a chair whose speech software types letters.
 const commandUrl = document.body.dataset.commandUrl;
 if (commandUrl) {
   const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+  const toggle = document.querySelector("[data-keys-toggle]");
+  const status = document.querySelector("[data-keys-status]");
+  let shortcuts = true;
+  toggle?.addEventListener("click", () => {
+    shortcuts = !shortcuts;
+    toggle.setAttribute("aria-pressed", String(shortcuts));
+    toggle.textContent = shortcuts ? "Keyboard shortcuts on" : "Keyboard shortcuts off";
+    document.querySelector("[data-keys-help]").hidden = !shortcuts;
+  });
 
   async function send(command, fields = {}) {
     const response = await fetch(commandUrl.replace("COMMAND", command), {
@@ -33,11 +59,19 @@ if (commandUrl) {
       headers: { "X-CSRFToken": token, "HX-Request": "true" },
       body: new URLSearchParams(fields),
     });
-    if (response.ok) document.body.dispatchEvent(new Event("lightbox:refresh"));
+    if (response.ok) {
+      status.textContent = "";
+      document.body.dispatchEvent(new Event("lightbox:refresh"));
+    } else {
+      // The console's panel carries the reason ("That was the last case"); say it here too.
+      const reason = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("[role=alert]");
+      status.textContent = reason ? reason.textContent.trim() : "That did not work; try again.";
+    }
   }
 
   document.addEventListener("keydown", (event) => {
-    if (event.altKey || event.ctrlKey || event.metaKey || event.target.closest("input, textarea, select")) return;
+    if (!shortcuts || event.repeat || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest("input, textarea, select, button")) return;
     const keys = {
       ArrowRight: () => send("next"), PageDown: () => send("next"), " ": () => send("next"),
       ArrowLeft: () => send("previous"), PageUp: () => send("previous"),

@@ -6,10 +6,11 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from meetings.cases import review
 from meetings.extensions import db
-from meetings.models import Role
+from meetings.models import Case, Role
 from tests.browser.conftest import PHONE, assert_accessible, sign_in, watch_errors
 from tests.factories import PASSWORD, make_case, make_meeting, make_user
 
@@ -35,6 +36,7 @@ def meeting(db):
 
 def test_the_room_follows_the_chair_and_answers_a_poll(browser, live_server, page, meeting):
     chair, meeting = meeting
+    knee_id = db.session.scalar(select(Case.id).where(Case.body_region == "Knee"))
     sign_in(page, chair.email, PASSWORD)
     page.goto(f"/meetings/{meeting.id}/console")
     expect(page.get_by_role("heading", level=1)).to_have_text("Chest and MSK REAL meeting")
@@ -87,10 +89,19 @@ def test_the_room_follows_the_chair_and_answers_a_poll(browser, live_server, pag
 
     # Notes save as the chair types, and follow the room to the case on screen.
     page.get_by_label("Discussion notes").fill("Posterior horn tear visible on the sagittal images.")
-    expect(page.locator("#note-discussion_notes-meta")).to_contain_text("Saved")
+    expect(page.locator("[id$='-discussion_notes-meta']")).to_contain_text("Saved")
+    # Typing, then the room moves on before the note has saved itself: nothing typed is lost.
+    page.get_by_label("Discussion notes").fill("Posterior horn tear visible on the sagittal images. Learning: check")
     projector.keyboard.press("ArrowLeft")
     expect(page.locator("#notes-heading")).to_have_text("Notes: CT chest", timeout=WITHIN_3_SECONDS)
     expect(phone.locator("#live h2")).to_have_text("CT chest", timeout=WITHIN_3_SECONDS)
+    knee = db.session.get(Case, knee_id)
+    for _ in range(30):
+        db.session.refresh(knee)
+        if knee.discussion_notes.endswith("Learning: check"):
+            break
+        page.wait_for_timeout(100)
+    assert knee.discussion_notes == "Posterior horn tear visible on the sagittal images. Learning: check"
 
     page.get_by_role("button", name="End the meeting").click()
     expect(phone.get_by_role("heading", name="The meeting has ended")).to_be_visible(timeout=WITHIN_3_SECONDS)
