@@ -97,7 +97,7 @@ class Gunicorn:
         self.port = free_port()
         command = [str(ROOT / ".venv" / "bin" / "gunicorn"), target, "--bind", f"127.0.0.1:{self.port}",
                    "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-                   "--keep-alive", "5", "--log-level", "warning"]
+                   "--keep-alive", "5", "--log-level", "warning", "--no-control-socket"]
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
         self.base = f"http://127.0.0.1:{self.port}"
 

@@ -360,6 +360,8 @@ def test_free_text_answers_are_scrubbed_before_the_room_sees_them(app, room):
     poll = db.session.scalar(select(Poll).where(Poll.meeting_id == meeting.id))
     assert "Type a short answer" in vote(phone, code, poll.id, answer="  ").get_data(as_text=True)
     vote(phone, code, poll.id, answer="PE, like Mrs Wrenfield's last scan")
+    console = client.get(f"/meetings/{meeting.id}/console").get_data(as_text=True)
+    assert "PE, like" in console and "Wrenfield" not in console  # the chair reads them before the room
     command(client, meeting, "show-results")
     shown = follow(phone, code, 0).get_data(as_text=True)
     assert "PE, like" in shown and "Wrenfield" not in shown
