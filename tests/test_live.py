@@ -149,7 +149,7 @@ def test_an_unchanged_poll_is_204_from_one_query_with_no_template_and_no_user(ap
 
 
 def test_the_state_survives_a_restart_and_a_late_follower_catches_up(app, room):
-    client, meeting, cases, code = room["client"], room["meeting"], room["cases"], room["code"]
+    client, meeting, code = room["client"], room["meeting"], room["code"]
     command(client, meeting, "start")
     command(client, meeting, "next")
     command(client, meeting, "stage", stage=3)

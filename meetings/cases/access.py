@@ -49,6 +49,14 @@ def can_watch(user: User, case: Case) -> bool:
     return case.meeting is not None and case.meeting.is_visible_to(user)
 
 
+def meeting_or_404(meeting_id: int, allowed=can_run) -> Meeting:
+    """The meeting if the signed-in person may do this with it; otherwise 404, like `case_or_404`."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not allowed(current_user, meeting):
+        abort(404)
+    return meeting
+
+
 def case_or_404(case_id: int, allowed=can_see_case) -> Case:
     """The case if the signed-in person may see it; otherwise 404, so its existence is not revealed."""
     case = db.session.get(Case, case_id)

@@ -18,13 +18,6 @@ from meetings.web import is_htmx
 bp = Blueprint("cases", __name__)
 
 
-def _meeting_or_404(meeting_id: int) -> Meeting:
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or not access.can_run(current_user, meeting):
-        abort(404)
-    return meeting
-
-
 # --- submission ---------------------------------------------------------------------------------
 
 def _case_form(**kwargs) -> CaseForm:
@@ -244,11 +237,11 @@ def _queue_response(meeting: Meeting, status: int = 200, error: str | None = Non
 @bp.get("/meetings/<int:meeting_id>/queue")
 @login_required
 def queue(meeting_id: int):
-    return _queue_response(_meeting_or_404(meeting_id))
+    return _queue_response(access.meeting_or_404(meeting_id))
 
 
 def _queue_change(meeting_id: int, change):
-    meeting = _meeting_or_404(meeting_id)
+    meeting = access.meeting_or_404(meeting_id)
     try:
         change(meeting)
     except service.CaseRuleError as error:

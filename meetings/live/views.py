@@ -1,7 +1,7 @@
 """The live meeting's pages: the chair's console, the projector, and the audience's phones.
 
-Followers poll with the version they hold; an unchanged state answers 204 from one indexed read, with no
-template and no user loaded, so a room of thousands costs little more than a bare 204.
+Phones polling for changes are answered before Flask by meetings.live.followers; `audience_live` here
+answers only what it passes on.
 """
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from meetings.cases import access, review
 from meetings.extensions import db, limiter
 from meetings.live import broadcast, service
 from meetings.live.slides import poll_view, slide_for
-from meetings.models import Attendance, Case, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, Poll, \
-    PollKind, PollVote, RadpeerGrade, Stage
+from meetings.models import (
+    Attendance, Case, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, Poll, PollKind, RadpeerGrade, Stage,
+)
 from meetings.web import external_url, is_htmx, png_response
 
 bp = Blueprint("live", __name__)
@@ -31,13 +32,6 @@ POLL_PRESETS = {
 
 
 # --- who may do what ----------------------------------------------------------------------------
-
-def _meeting_or_404(meeting_id: int, allowed=access.can_run) -> Meeting:
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or not allowed(current_user, meeting):
-        abort(404)
-    return meeting
-
 
 def _meeting_case_or_404(meeting: Meeting, case_id: int) -> Case:
     case = db.session.get(Case, case_id)
@@ -74,7 +68,7 @@ def _notes_context(state: LiveState, case: Case | None) -> dict:
 @bp.get("/meetings/<int:meeting_id>/console")
 @login_required
 def console(meeting_id: int):
-    meeting = _meeting_or_404(meeting_id, access.can_take_notes)
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
     state = service.state_of(meeting)
     if not state.audience_html:
         state.audience_html = broadcast.render_audience(state)
@@ -86,7 +80,7 @@ def console(meeting_id: int):
 @login_required
 def console_room(meeting_id: int):
     """The console's room panel, polled so a second console (the minute-taker's) follows the chair."""
-    meeting = _meeting_or_404(meeting_id, access.can_take_notes)
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
     state = service.state_of(meeting)
     if _unchanged(state):
         return Response(status=204)
@@ -142,7 +136,7 @@ def command(meeting_id: int, command: str):
     """One move of the room: start, end, next, previous, jump, stage, and the poll's controls."""
     if command not in COMMANDS:
         abort(404)
-    meeting = _meeting_or_404(meeting_id)
+    meeting = access.meeting_or_404(meeting_id)
     state = service.state_of(meeting, for_update=True)
     case_before = state.case_id
     try:
@@ -170,7 +164,7 @@ def _console_page(state: LiveState, status: int, error: str | None = None, notes
 @bp.get("/meetings/<int:meeting_id>/console/notes")
 @login_required
 def notes_panel(meeting_id: int):
-    meeting = _meeting_or_404(meeting_id, access.can_take_notes)
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
     state = service.state_of(meeting)
     return render_template("live/_notes.html", meeting=meeting, **_notes_context(state, state.case))
 
@@ -179,7 +173,7 @@ def notes_panel(meeting_id: int):
 @login_required
 def save_note(meeting_id: int, case_id: int, field: str):
     """Autosave of one note. A stale copy is refused (409) with both versions shown; nothing is dropped."""
-    meeting = _meeting_or_404(meeting_id, access.can_take_notes)
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
     case = _meeting_case_or_404(meeting, case_id)
     if field not in service.NOTE_FIELDS:
         abort(404)
@@ -224,7 +218,7 @@ def _note_response(meeting: Meeting, case: Case, field: str, status: int, confli
 @bp.post("/meetings/<int:meeting_id>/cases/<int:case_id>/outcome")
 @login_required
 def save_outcome(meeting_id: int, case_id: int):
-    meeting = _meeting_or_404(meeting_id, access.can_take_notes)
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
     case = _meeting_case_or_404(meeting, case_id)
     form = request.form
     service.set_outcome(case, service.Outcome(
@@ -245,7 +239,7 @@ def save_outcome(meeting_id: int, case_id: int):
 @bp.get("/meetings/<int:meeting_id>/projector")
 @login_required
 def projector(meeting_id: int):
-    meeting = _meeting_or_404(meeting_id)
+    meeting = access.meeting_or_404(meeting_id)
     state = service.state_of(meeting)
     db.session.commit()
     return render_template("live/projector.html", **_projector_context(state))
@@ -263,7 +257,7 @@ def _projector_context(state: LiveState) -> dict:
 @bp.get("/meetings/<int:meeting_id>/projector/live")
 @login_required
 def projector_live(meeting_id: int):
-    meeting = _meeting_or_404(meeting_id)
+    meeting = access.meeting_or_404(meeting_id)
     state = service.state_of(meeting)
     if _unchanged(state):
         return Response(status=204)
