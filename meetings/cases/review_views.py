@@ -10,7 +10,7 @@ from meetings.anonymise.case import FIELD_LABELS, REVIEWED_FIELDS
 from meetings.anonymise.text import pieces
 from meetings.cases import access, review, service
 from meetings.extensions import db
-from meetings.live import broadcast
+from meetings.live import broadcast, slides
 from meetings.models import Case
 from meetings.web import is_htmx, png_response
 
@@ -130,4 +130,5 @@ def presentation(case_id: int):
         shown = review.anonymised_case(case)
     except review.NotReviewed as refusal:
         return render_template("cases/not_reviewed.html", case=case, state=refusal.state), 409
-    return render_template("audience/presentation_preview.html", case=shown, case_id=case.id)
+    return render_template("audience/presentation_preview.html", slide=slides.preview(shown, case.meeting),
+                           case_id=case.id)

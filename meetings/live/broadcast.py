@@ -4,11 +4,10 @@ fragment once, here, so followers are answered from the stored copy.
 from __future__ import annotations
 
 from flask import render_template
+from sqlalchemy import select
 
 from meetings.extensions import db
 from meetings.live.slides import slide_for
-from sqlalchemy import select
-
 from meetings.models import Case, LiveState, MeetingStatus
 
 
@@ -16,6 +15,14 @@ def render_audience(state: LiveState) -> str:
     """The audience fragment for the state as it is. Shared by every follower, so it holds nothing
     personal: no CSRF token, no device's own answer (its poll widget loads separately)."""
     return render_template("live/_audience.html", slide=slide_for(state))
+
+
+def audience_fragment(state: LiveState) -> str:
+    """The stored fragment, rendered and stored first if this state has never been published (the caller
+    commits if it wants to keep it)."""
+    if not state.audience_html:
+        state.audience_html = render_audience(state)
+    return state.audience_html
 
 
 def publish(state: LiveState) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import bindparam, create_engine, select
 from sqlalchemy.engine import Engine
 
+from meetings.live.service import whole_number
 from meetings.models import LiveState
 from meetings.security import CONTENT_SECURITY_POLICY
 
@@ -49,7 +50,7 @@ class FollowerPolls:
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") == "GET" and path.startswith(PREFIX) and path.endswith(SUFFIX):
             held = parse_qs(environ.get("QUERY_STRING", "")).get("v", [""])[0]
-            held = int(held) if held.isascii() and held.isdigit() else 0
+            held = int(held) if whole_number(held) else 0
             room = self._room(path[len(PREFIX):-len(SUFFIX)], held)
             if room is not None:
                 version, fragment = room

@@ -180,11 +180,15 @@ def note_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def save_note(case: Case, field: str, text: str, base_digest: str) -> None:
-    """Save one note field, unless someone else saved it since the writer's copy (`StaleNote`)."""
-    if field not in NOTE_FIELDS:
-        raise LiveRuleError("Unknown note")
+def save_note(case: Case, field: str, text: str, base_digest: str, *, keep_both: bool = False) -> None:
+    """Save one of NOTE_FIELDS, unless someone else saved it since the writer's copy (`StaleNote`).
+
+    `keep_both` settles a conflict the writer was shown (`base_digest` is then theirs): their text, then
+    the writer's.
+    """
     saved = getattr(case, field)
+    if keep_both and note_digest(saved) == base_digest:
+        text = f"{saved.rstrip()}\n\n{text.lstrip()}" if saved.strip() and text.strip() else saved + text
     if note_digest(saved) != base_digest and saved != text:
         raise StaleNote(saved)
     setattr(case, field, text)

@@ -11,8 +11,9 @@ from flask import url_for
 
 from meetings.anonymise.case import AnonymisedCase
 from meetings.cases import review
+from meetings.cases import service as cases
 from meetings.live import service
-from meetings.models import LiveState, Poll, PollKind, Stage
+from meetings.models import Case, LiveState, Meeting, MeetingStatus, Poll, PollKind, Stage
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,18 @@ def poll_view(poll: Poll) -> PollView:
     )
 
 
-def slide_for(state: LiveState) -> Slide:
-    """The room's view of `state`. Images link through the join code, so guests without accounts see them."""
+def preview(case: AnonymisedCase, meeting: Meeting | None) -> Slide:
+    """The whole of an approved case as the room will have seen it by stage 4, for the chair to check."""
+    return Slide(
+        version=0, join_code="", meeting_title=meeting.title if meeting else "", status=MeetingStatus.LIVE,
+        stage=Stage.LEARNING, number=case.number, total=len(cases.queue(meeting)) if meeting else 1, case=case,
+        held_back=False, poll=None,
+    )
+
+
+def slide_for(state: LiveState, queue: list[Case] | None = None) -> Slide:
+    """The room's view of `state`. Images link through the join code, so guests without accounts see them.
+    `queue` is the meeting's queue when the caller has it already."""
     meeting, case = state.meeting, state.case
     anonymised, held_back = None, False
     if case is not None:
@@ -68,7 +79,7 @@ def slide_for(state: LiveState) -> Slide:
                 "live.audience_image", code=state.join_code, image_id=image_id))
         except review.NotReviewed:
             held_back = True
-    queue = service.queue(state)
+    queue = service.queue(state) if queue is None else queue
     return Slide(
         version=state.version, join_code=state.join_code, meeting_title=meeting.title, status=meeting.status,
         stage=Stage(state.stage), number=next((i + 1 for i, c in enumerate(queue) if c.id == state.case_id), None),

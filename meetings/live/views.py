@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from meetings.cases import access, review
+from meetings.cases import service as cases
 from meetings.extensions import db, limiter
 from meetings.live import broadcast, service
 from meetings.live.slides import poll_view, slide_for
@@ -43,16 +44,16 @@ def _meeting_case_or_404(meeting: Meeting, case_id: int) -> Case:
 # --- the chair's console ------------------------------------------------------------------------
 
 def _room_context(state: LiveState, error: str | None = None) -> dict:
-    meeting = state.meeting
+    meeting, queue = state.meeting, service.queue(state)
     return {
-        "meeting": meeting, "state": state, "slide": slide_for(state), "queue": service.queue(state),
+        "meeting": meeting, "state": state, "slide": slide_for(state, queue), "queue": queue,
         "error": error, "stages": list(Stage), "review_state": review.state_of,
         "case_seconds": lambda case: service.case_seconds(state, case),
         "running_seconds": service.running_seconds(state),
         "join_url": external_url("live.audience", code=state.join_code),
         "attendance": db.session.scalar(select(func.count(Attendance.id)).where(Attendance.meeting_id == meeting.id)),
         "votes": service.vote_count(state.poll) if state.poll is not None else 0,
-        "presets": POLL_PRESETS,
+        "can_run": access.can_run(current_user, meeting),
     }
 
 
@@ -70,8 +71,7 @@ def _notes_context(state: LiveState, case: Case | None) -> dict:
 def console(meeting_id: int):
     meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
     state = service.state_of(meeting)
-    if not state.audience_html:
-        state.audience_html = broadcast.render_audience(state)
+    broadcast.audience_fragment(state)
     db.session.commit()
     return _console_page(state, 200)
 
@@ -95,8 +95,7 @@ def _unchanged(state: LiveState) -> bool:
 
 
 def _room_panel(state: LiveState, status: int = 200, error: str | None = None, trigger_notes: bool = False):
-    response = Response(render_template("live/_room.html", **_room_context(state, error),
-                                        can_run=access.can_run(current_user, state.meeting)), status)
+    response = Response(render_template("live/_room.html", **_room_context(state, error)), status)
     if trigger_notes:
         # The room moved to another case: the notes panel follows it.
         response.headers["HX-Trigger"] = "lightbox:case-changed"
@@ -180,12 +179,8 @@ def save_note(meeting_id: int, case_id: int, field: str):
     mine = request.form.get(field, "").replace("\r\n", "\n")
     resolve = request.form.get("resolve", "")
     base = request.form.get("theirs", "") if resolve else request.form.get("base", "")
-    if resolve == "both":
-        saved = getattr(case, field)
-        if service.note_digest(saved) == base:
-            mine = f"{saved.rstrip()}\n\n{mine.lstrip()}" if saved.strip() and mine.strip() else saved + mine
     try:
-        service.save_note(case, field, mine, base)
+        service.save_note(case, field, mine, base, keep_both=resolve == "both")
     except service.StaleNote as stale:
         db.session.rollback()
         conflict = {"mine": mine, "theirs": stale.saved, "base": request.form.get("base", "")}
@@ -201,7 +196,7 @@ def _note_response(meeting: Meeting, case: Case, field: str, status: int, confli
     state = service.state_of(meeting)
     if not is_htmx():
         if status == 200:
-            return redirect(url_for("live.console", meeting_id=meeting.id) + f"#note-{field}", code=303)
+            return redirect(url_for("live.console", meeting_id=meeting.id) + f"#note-{case.id}-{field}", code=303)
         notes = {"conflicts": {field: conflict}} if conflict else {}
         return _console_page(state, status, notes_case=case, **notes)
     context = _notes_context(state, case) | {"conflicts": {field: conflict} if conflict else {}, "saved": field}
@@ -246,11 +241,11 @@ def projector(meeting_id: int):
 
 
 def _projector_context(state: LiveState) -> dict:
+    join_url = external_url("live.audience", code=state.join_code)
     return {
         "meeting": state.meeting, "slide": slide_for(state),
         "votes": service.vote_count(state.poll) if state.poll is not None else 0,
-        "join_url": external_url("live.audience", code=state.join_code),
-        "short_url": external_url("live.audience", code=state.join_code).split("://", 1)[-1],
+        "join_url": join_url, "short_url": join_url.split("://", 1)[-1],
     }
 
 
@@ -293,11 +288,10 @@ def _with_device(response: Response, token: str, new: bool) -> Response:
 def audience(code: str):
     """The meeting on an attendee's phone: open to anyone with the room's short link; anonymised only."""
     state = _state_by_code_or_404(code)
-    if not state.audience_html:
-        state.audience_html = broadcast.render_audience(state)
-        db.session.commit()
+    fragment = broadcast.audience_fragment(state)
+    db.session.commit()
     token, new = _device_token()
-    page = render_template("live/audience.html", meeting=state.meeting, fragment=state.audience_html)
+    page = render_template("live/audience.html", meeting=state.meeting, fragment=fragment)
     return _with_device(Response(page), token, new)
 
 
@@ -308,7 +302,7 @@ def audience_live(code: str):
     state = _state_by_code_or_404(code)
     if request.args.get("v") == str(state.version):
         return Response(status=204)
-    return Response(state.audience_html or broadcast.render_audience(state), headers={"Cache-Control": "no-store"})
+    return Response(broadcast.audience_fragment(state), headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/j/<code>/images/<int:image_id>")
@@ -319,7 +313,7 @@ def audience_image(code: str, image_id: int):
     case = state.case
     if case is None or review.state_of(case) is not review.ReviewState.REVIEWED:
         abort(404)
-    image = next((i for i in case.images if i.id == image_id), None)
+    image = cases.image_of(case, image_id)
     if image is None:
         abort(404)
     png = review.anonymised_png(image)
