@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
     app.cli.add_command(anonymise_text)
+    app.cli.add_command(send_certificates)
 
 
 @click.command("create-user")
@@ -89,3 +90,27 @@ def anonymise_text() -> None:
             answer = {"error": str(exc)}
         sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+@click.command("send-certificates")
+def send_certificates() -> None:
+    """Email the CPD certificates not yet sent for every closed register (cron-safe: none is sent twice)."""
+    from flask import current_app
+
+    from meetings.models import Attendance, AttendanceStatus, Meeting, Register
+    from meetings.register import certificates
+
+    meetings = db.session.scalars(select(Meeting).join(Register, Register.meeting_id == Meeting.id).where(
+        Register.closed_at.is_not(None),
+        select(Attendance.id).where(Attendance.meeting_id == Meeting.id, Attendance.status == AttendanceStatus.PRESENT,
+                                    Attendance.email != "", Attendance.certificate_emailed_at.is_(None)).exists(),
+    )).all()
+    total_sent = total_failed = 0
+    # Links in the emails are built on BASE_URL, as in a request.
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        for meeting in meetings:
+            sent, failed = certificates.email_unsent(meeting)
+            total_sent, total_failed = total_sent + sent, total_failed + failed
+    click.echo(f"Certificates emailed: {total_sent}; failed (will be tried again): {total_failed}")
+    if total_failed:
+        raise SystemExit(1)

@@ -83,6 +83,13 @@ def load(instance_path: str) -> dict:
         "MAX_IMAGE_PIXELS": int(os.environ.get("MAX_IMAGE_PIXELS", str(40_000_000))),
         # How long each worker may answer "unchanged" to followers without asking the database again.
         "LIVE_VERSION_CACHE_SECONDS": float(os.environ.get("LIVE_VERSION_CACHE_SECONDS", "0.5")),
+        # CPD: credits per hour attended (the Royal College of Radiologists' scheme gives one), and how often
+        # the presence code on the projector changes.
+        "CPD_CREDITS_PER_HOUR": float(os.environ.get("CPD_CREDITS_PER_HOUR", "1")),
+        "PRESENCE_CODE_MINUTES": float(os.environ.get("PRESENCE_CODE_MINUTES", "5")),
+        # Closing the register emails certificates from a background thread, so the chair is not kept
+        # waiting; `flask --app app send-certificates` sends any left unsent (say a worker restarted).
+        "CERTIFICATES_IN_BACKGROUND": _bool("CERTIFICATES_IN_BACKGROUND", True),
         # NHS numbers 999 000 0000-999 999 9999 are for testing; real departments refuse them.
         "ALLOW_TEST_NHS_NUMBERS": _bool("ALLOW_TEST_NHS_NUMBERS", False),
     }

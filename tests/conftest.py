@@ -76,6 +76,8 @@ def app(tmp_path_factory):
             "SIGN_IN_RATE_LIMIT": "1000 per minute",
             # Tests read the room's version every time; tests/test_live_followers.py covers the cache.
             "LIVE_VERSION_CACHE_SECONDS": 0,
+            # Certificates are emailed in the closing request, so a test sees them sent when it returns.
+            "CERTIFICATES_IN_BACKGROUND": False,
         }
     )
     app.test_client_class = Client

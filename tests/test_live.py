@@ -1,6 +1,7 @@
 """The live meeting: moving the room, the sync protocol, notes that never lose text, outcomes and polls."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -371,8 +372,10 @@ def test_the_projector_polls_for_answers_while_a_poll_is_open(room):
     client, meeting = room["client"], room["meeting"]
     command(client, meeting, "start")
     command(client, meeting, "open-poll", preset="called_it")
-    version = version_of(meeting)
-    url = f"/meetings/{meeting.id}/projector/live?v={version}&votes=0"
+    # The poll URL exactly as the projector page holds it.
+    page = client.get(f"/meetings/{meeting.id}/projector").get_data(as_text=True)
+    url = html.unescape(re.search(r'hx-get="([^"]*/projector/live[^"]*)"', page).group(1))
+    assert "votes=0" in url
     assert client.get(url, headers=HX).status_code == 204
     poll = db.session.scalar(select(Poll).where(Poll.meeting_id == meeting.id))
     vote(room["phone"], room["code"], poll.id, choice="1")

@@ -6,8 +6,12 @@ from tests.factories import PASSWORD, make_user
 
 # The room's short link and what hangs off it: anonymised only, reached by an unguessable join code
 # (tests/test_live.py checks that a wrong code finds nothing).
-JOIN_LINK_ENDPOINTS = {"live.audience", "live.audience_live", "live.audience_image", "live.audience_vote"}
-PUBLIC_ENDPOINTS = {"static", "auth.sign_in", "auth.accept_invite"} | JOIN_LINK_ENDPOINTS
+JOIN_LINK_ENDPOINTS = {"live.audience", "live.audience_live", "live.audience_image", "live.audience_vote",
+                       "register.sign", "register.signed", "register.evaluate"}
+# A certificate is its attendee's (their device, no account needed) and is checked by anyone holding its
+# unguessable number (tests/test_register.py checks both).
+CERTIFICATE_ENDPOINTS = {"register.certificate", "register.verify"}
+PUBLIC_ENDPOINTS = {"static", "auth.sign_in", "auth.accept_invite"} | JOIN_LINK_ENDPOINTS | CERTIFICATE_ENDPOINTS
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Which roles may use each feature's routes; anything not listed is open to every signed-in role.
 ROUTE_ROLES = {

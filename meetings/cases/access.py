@@ -63,3 +63,13 @@ def case_or_404(case_id: int, allowed=can_see_case) -> Case:
     if case is None or not allowed(current_user, case):
         abort(404)
     return case
+
+
+def can_see_register(user: User, meeting: Meeting) -> bool:
+    """The attendance register names people: those who keep it, and the risk staff of its site, see it.
+
+    Regional meetings have no site of their own, so any site's risk staff follow their attendance.
+    """
+    if can_take_notes(user, meeting):
+        return True
+    return user.has_role(Role.RISK) and (meeting.site_id is None or meeting.site_id == user.home_site_id)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from meetings import audit
+from meetings import audit, device
 from meetings.cases import review
 from meetings.cases import service as cases
 from meetings.extensions import db
@@ -264,13 +264,9 @@ def clear_poll(state: LiveState) -> None:
     state.poll = None
 
 
-def device_digest(device_token: str) -> str:
-    return hashlib.sha256(device_token.encode()).hexdigest()
-
-
 def has_voted(poll: Poll, device_token: str) -> bool:
     return db.session.scalar(select(PollVote.id).where(PollVote.poll_id == poll.id,
-                                                       PollVote.device == device_digest(device_token))) is not None
+                                                       PollVote.device == device.digest(device_token))) is not None
 
 
 def vote(poll: Poll, device_token: str, choice: str | None, answer: str | None) -> None:
@@ -280,14 +276,14 @@ def vote(poll: Poll, device_token: str, choice: str | None, answer: str | None) 
     if poll.kind == PollKind.CHOICE:
         if not whole_number(choice) or int(choice) >= len(poll.options):
             raise LiveRuleError("Choose one of the answers")
-        row = PollVote(poll_id=poll.id, device=device_digest(device_token), choice=int(choice))
+        row = PollVote(poll_id=poll.id, device=device.digest(device_token), choice=int(choice))
     else:
         answer = (answer or "").strip()
         if not answer:
             raise LiveRuleError("Type a short answer")
         if len(answer) > 280:
             raise LiveRuleError("Keep the answer to 280 characters")
-        row = PollVote(poll_id=poll.id, device=device_digest(device_token), answer=answer)
+        row = PollVote(poll_id=poll.id, device=device.digest(device_token), answer=answer)
     db.session.add(row)
 
 

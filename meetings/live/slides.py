@@ -13,6 +13,7 @@ from meetings.anonymise.case import AnonymisedCase
 from meetings.cases import review
 from meetings.cases import service as cases
 from meetings.live import service
+from meetings.register import service as registers
 from meetings.models import Case, LiveState, Meeting, MeetingStatus, Poll, PollKind, Stage
 
 
@@ -42,6 +43,7 @@ class Slide:
     # The current case is not (or no longer) approved for the room, so a holding slide shows instead.
     held_back: bool
     poll: PollView | None
+    register: str = "unopened"  # the attendance register: unopened, open or closed
 
 
 def poll_view(poll: Poll) -> PollView:
@@ -85,4 +87,5 @@ def slide_for(state: LiveState, queue: list[Case] | None = None) -> Slide:
         stage=Stage(state.stage), number=next((i + 1 for i, c in enumerate(queue) if c.id == state.case_id), None),
         total=len(queue), case=anonymised, held_back=held_back,
         poll=poll_view(state.poll) if state.poll is not None and anonymised is not None else None,
+        register=registers.status_of(meeting),
     )

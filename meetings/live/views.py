@@ -5,26 +5,25 @@ answers only what it passes on.
 """
 from __future__ import annotations
 
-import secrets
-
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from meetings import device
 from meetings.cases import access, review
 from meetings.cases import service as cases
 from meetings.extensions import db, limiter
 from meetings.live import broadcast, service
+from meetings.register import presence
+from meetings.register import service as registers
 from meetings.live.slides import poll_view, slide_for
 from meetings.models import (
-    Attendance, Case, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, Poll, PollKind, RadpeerGrade, Stage,
+    Case, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, Poll, PollKind, RadpeerGrade, Stage,
 )
 from meetings.web import external_url, is_htmx, png_response
 
 bp = Blueprint("live", __name__)
 
-DEVICE_COOKIE = "lightbox_device"
 POLL_PRESETS = {
     "interpretation": ("What is your interpretation?", PollKind.CHOICE, ""),
     "called_it": ("Would you have called it?", PollKind.CHOICE, "Yes\nNo\nNot sure"),
@@ -51,9 +50,21 @@ def _room_context(state: LiveState, error: str | None = None) -> dict:
         "case_seconds": lambda case: service.case_seconds(state, case),
         "running_seconds": service.running_seconds(state),
         "join_url": external_url("live.audience", code=state.join_code),
-        "attendance": db.session.scalar(select(func.count(Attendance.id)).where(Attendance.meeting_id == meeting.id)),
         "votes": service.vote_count(state.poll) if state.poll is not None else 0,
         "can_run": access.can_run(current_user, meeting),
+    } | _register_context(state)
+
+
+def _register_context(state: LiveState) -> dict:
+    """The register as the console and projector show it: its state, the signing link and presence code."""
+    meeting = state.meeting
+    register = registers.register_of(meeting)
+    sign_url = external_url("register.sign", code=state.join_code)
+    return {
+        "register": register, "register_key": registers.room_key(meeting),
+        "attendance": registers.present_count(meeting), "sign_url": sign_url,
+        "short_sign_url": sign_url.split("://", 1)[-1],
+        "presence_code": presence.current_code(register) if register.is_open and register.presence_required else None,
     }
 
 
@@ -90,8 +101,8 @@ def console_room(meeting_id: int):
 def _unchanged(state: LiveState) -> bool:
     """Whether the polling console or projector already shows this state (and this many answers)."""
     votes = service.vote_count(state.poll) if state.poll is not None and state.poll.is_open else None
-    held = request.args.get("v", ""), request.args.get("votes", "")
-    return held == (str(state.version), "" if votes is None else str(votes))
+    held = request.args.get("v", ""), request.args.get("votes", ""), request.args.get("register", "")
+    return held == (str(state.version), "" if votes is None else str(votes), registers.room_key(state.meeting))
 
 
 def _room_panel(state: LiveState, status: int = 200, error: str | None = None, trigger_notes: bool = False):
@@ -246,7 +257,7 @@ def _projector_context(state: LiveState) -> dict:
         "meeting": state.meeting, "slide": slide_for(state),
         "votes": service.vote_count(state.poll) if state.poll is not None else 0,
         "join_url": join_url, "short_url": join_url.split("://", 1)[-1],
-    }
+    } | _register_context(state)
 
 
 @bp.get("/meetings/<int:meeting_id>/projector/live")
@@ -268,21 +279,6 @@ def _state_by_code_or_404(code: str) -> LiveState:
     return state
 
 
-def _device_token() -> tuple[str, bool]:
-    """The device's random token, and whether it is new (so the response must set the cookie)."""
-    token = request.cookies.get(DEVICE_COOKIE, "")
-    if 20 <= len(token) <= 64:
-        return token, False
-    return secrets.token_urlsafe(24), True
-
-
-def _with_device(response: Response, token: str, new: bool) -> Response:
-    if new:
-        response.set_cookie(DEVICE_COOKIE, token, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-                            secure=current_app.config["SESSION_COOKIE_SECURE"])
-    return response
-
-
 @bp.get("/j/<code>")
 @limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
 def audience(code: str):
@@ -290,9 +286,9 @@ def audience(code: str):
     state = _state_by_code_or_404(code)
     fragment = broadcast.audience_fragment(state)
     db.session.commit()
-    token, new = _device_token()
+    token, new = device.token()
     page = render_template("live/audience.html", meeting=state.meeting, fragment=fragment)
-    return _with_device(Response(page), token, new)
+    return device.remember(Response(page), token, new)
 
 
 @bp.get("/j/<code>/live")
@@ -335,7 +331,7 @@ def audience_vote(code: str, poll_id: int):
     """This device's answer to a poll: the form, or what it answered."""
     state = _state_by_code_or_404(code)
     poll = _poll_or_404(state, poll_id)
-    token, new = _device_token()
+    token, new = device.token()
     error, status = None, 200
     if request.method == "POST":
         try:
@@ -350,4 +346,4 @@ def audience_vote(code: str, poll_id: int):
     template = "live/_vote.html" if is_htmx() else "live/vote.html"
     page = render_template(template, code=code, poll=poll_view(poll), voted=voted, error=error,
                            typed=request.form.get("answer", ""), meeting=state.meeting)
-    return _with_device(Response(page, status), token, new)
+    return device.remember(Response(page, status), token, new)

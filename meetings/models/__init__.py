@@ -1,6 +1,8 @@
 """Typed SQLAlchemy models, one module per aggregate. Import from here."""
 from meetings.models.action import Action, ActionPriority, ActionStatus
-from meetings.models.attendance import Attendance, person_key
+from meetings.models.attendance import (
+    Attendance, AttendanceStatus, Evaluation, Register, SignedBy, new_certificate_number, person_key,
+)
 from meetings.models.audit import AuditEvent
 from meetings.models.base import Base, utcnow
 from meetings.models.case import (
@@ -19,4 +21,5 @@ __all__ = [
     "Minutes", "MinutesStatus", "Modality", "Profession", "ProfessionalBody", "Role", "Site",
     "User", "UserRole", "person_key", "utcnow", "ClinicalSignificance", "DiscrepancyType", "RadpeerGrade",
     "LiveState", "Poll", "PollKind", "PollVote", "Stage",
+    "AttendanceStatus", "Evaluation", "Register", "SignedBy", "new_certificate_number",
 ]

@@ -1,0 +1,180 @@
+"""CPD certificates: what each prints, the PDF (one attendee's or the whole register's), verification,
+and emailing them when the register closes."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from meetings import mail
+from meetings.cases import review
+from meetings.cases import service as cases
+from meetings.extensions import db
+from meetings.models import Attendance, AttendanceStatus, Meeting, ProfessionalBody, Profession, utcnow
+from meetings.pdf import render_pdf
+from meetings.qr import qr_svg
+from meetings.register import service
+from meetings.web import external_url, format_datetime, local_time
+
+log = logging.getLogger(__name__)
+
+STATEMENT = ("This meeting provides {credits} CPD {unit} in accordance with the CPD Scheme of The Royal College "
+             "of Radiologists")
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Everything a certificate prints, and so everything `/verify/<number>` may show."""
+
+    number: str
+    name: str
+    profession: str
+    registration: str  # "GMC 1234567", "HCPC RA12345", or empty
+    meeting_title: str
+    date: str
+    time_attended: str
+    credits: str
+    statement: str
+    learning_outcomes: tuple[str, ...]
+    chair_name: str
+    chair_email: str
+    verify_url: str
+
+    @property
+    def verify_qr(self) -> str:
+        return qr_svg(self.verify_url, f"QR code of the verification link {self.verify_url}")
+
+
+def learning_outcomes(meeting: Meeting) -> tuple[str, ...]:
+    """The learning points agreed for the meeting's cases, one per line, anonymised as the room saw them.
+
+    A case whose anonymisation is not approved adds nothing: its text has not been checked for the room.
+    """
+    points = []
+    for case in cases.queue(meeting):
+        if case.learning_points.strip() and review.state_of(case) is review.ReviewState.REVIEWED:
+            text = review.room_text(case, case.learning_points)
+            points.extend(line.strip(" -•*\t") for line in text.splitlines() if line.strip(" -•*\t"))
+    return tuple(points)
+
+
+def unapproved_learning(meeting: Meeting) -> int:
+    """How many cases have learning points that certificates leave out until their review is approved."""
+    return sum(1 for case in cases.queue(meeting)
+               if case.learning_points.strip() and review.state_of(case) is not review.ReviewState.REVIEWED)
+
+
+def certificate_of(attendance: Attendance, outcomes: tuple[str, ...] | None = None) -> Certificate:
+    """`outcomes` when the caller has the meeting's learning outcomes already (a batch of certificates)."""
+    meeting = attendance.meeting
+    start, end = service.attended_span(attendance)
+    minutes = service.minutes_attended(attendance)
+    credits = service.credits_for(minutes)
+    body = attendance.professional_body
+    return Certificate(
+        number=attendance.certificate_number, name=attendance.name,
+        profession=Profession(attendance.profession).label,
+        registration=f"{body} {attendance.registration_number}"
+        if body != ProfessionalBody.NONE and attendance.registration_number else "",
+        meeting_title=meeting.title, date=format_datetime(meeting.starts_at, "%A %-d %B %Y"),
+        time_attended=f"{local_time(start):%H:%M} to {local_time(end):%H:%M} ({service.format_duration(minutes)})",
+        credits=service.format_credits(credits),
+        statement=STATEMENT.format(credits=service.format_credits(credits), unit="credit" if credits == 1 else "credits"),
+        learning_outcomes=learning_outcomes(meeting) if outcomes is None else outcomes,
+        chair_name=meeting.chair.name, chair_email=meeting.chair.email,
+        verify_url=external_url("register.verify", number=attendance.certificate_number),
+    )
+
+
+def certificates_pdf(attendances: list[Attendance]) -> bytes:
+    """One PDF, a page per certificate."""
+    outcomes = {}
+    certificates = []
+    for attendance in attendances:
+        if attendance.meeting_id not in outcomes:
+            outcomes[attendance.meeting_id] = learning_outcomes(attendance.meeting)
+        certificates.append(certificate_of(attendance, outcomes[attendance.meeting_id]))
+    title = "CPD certificate" if len(certificates) == 1 else f"CPD certificates ({len(certificates)})"
+    return render_pdf("certificate.html", title=title, certificates=certificates)
+
+
+def by_number(number: str) -> Attendance | None:
+    """A genuine certificate: a present attendee's, once the register has closed."""
+    attendance = db.session.scalar(select(Attendance).where(
+        Attendance.certificate_number == number.strip().upper(), Attendance.status == AttendanceStatus.PRESENT))
+    if attendance is None or not service.register_of(attendance.meeting).is_closed:
+        return None
+    return attendance
+
+
+def filename(attendance: Attendance) -> str:
+    return f"cpd-certificate-{attendance.certificate_number}.pdf"
+
+
+# --- email ----------------------------------------------------------------------------------------
+
+def email_unsent(meeting: Meeting) -> tuple[int, int]:
+    """Email each present attendee with an address their certificate, once. Returns (sent, failed).
+
+    Each is claimed by an UPDATE before it is sent, so a second sender at the same time (the background
+    thread and the cron command) skips it; a failed send is released for the next try.
+    """
+    if not service.register_of(meeting).is_closed:
+        return 0, 0
+    waiting = list(db.session.scalars(select(Attendance).where(
+        Attendance.meeting_id == meeting.id, Attendance.status == AttendanceStatus.PRESENT,
+        Attendance.email != "", Attendance.certificate_emailed_at.is_(None)).order_by(Attendance.id)))
+    db.session.commit()
+    outcomes = learning_outcomes(meeting)
+    sent = failed = 0
+    for attendance in waiting:
+        claimed = db.session.execute(update(Attendance).where(
+            Attendance.id == attendance.id, Attendance.certificate_emailed_at.is_(None)
+        ).values(certificate_emailed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+        if not claimed:
+            continue
+        try:
+            _send(attendance, outcomes)
+            sent += 1
+        except Exception:  # noqa: BLE001 - one bad address or a mail server hiccup must not stop the rest
+            log.exception("Certificate %s not emailed; it will be tried again", attendance.certificate_number)
+            db.session.execute(update(Attendance).where(Attendance.id == attendance.id)
+                               .values(certificate_emailed_at=None).execution_options(synchronize_session=False))
+            db.session.commit()
+            failed += 1
+    return sent, failed
+
+
+def _send(attendance: Attendance, outcomes: tuple[str, ...]) -> None:
+    certificate = certificate_of(attendance, outcomes)
+    message = mail.build_message(attendance.email, f"Your CPD certificate: {certificate.meeting_title}",
+                                 "email/certificate", certificate=certificate)
+    pdf = render_pdf("certificate.html", title="CPD certificate", certificates=[certificate])
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename(attendance))
+    mail.send(message)
+
+
+def email_after_closing(meeting: Meeting) -> None:
+    """Send the certificates once the register's closing is committed: in the background unless configured
+    otherwise, so the chair's page comes straight back."""
+    if not current_app.config["CERTIFICATES_IN_BACKGROUND"]:
+        email_unsent(meeting)
+        return
+    app = current_app._get_current_object()
+    threading.Thread(target=_email_in_background, args=(app, meeting.id), daemon=True,
+                     name=f"certificates-{meeting.id}").start()
+
+
+def _email_in_background(app: Flask, meeting_id: int) -> None:
+    # A request context of its own, on BASE_URL, so the emails' links can be built.
+    with app.test_request_context(base_url=app.config["BASE_URL"]):
+        try:
+            meeting = db.session.get(Meeting, meeting_id)
+            if meeting is not None:
+                email_unsent(meeting)
+        finally:
+            db.session.remove()

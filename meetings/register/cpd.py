@@ -1,0 +1,80 @@
+"""My CPD: the meetings a person attended, their credits per year (attendance and reflection), and their
+private reflective notes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from meetings.extensions import db
+from meetings.models import Attendance, AttendanceStatus, Meeting, User
+from meetings.register import service
+
+
+@dataclass(frozen=True)
+class CpdEntry:
+    attendance: Attendance
+    minutes: int
+    credits: float
+    reflection_credits: float
+    certificate_ready: bool
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.attendance.meeting
+
+    @property
+    def total(self) -> float:
+        return self.credits + self.reflection_credits
+
+
+@dataclass(frozen=True)
+class CpdRecord:
+    year: int
+    years: list[int]  # the years with any attendance, newest first (this year always offered)
+    entries: list[CpdEntry]
+
+    @property
+    def meeting_credits(self) -> float:
+        return sum(e.credits for e in self.entries)
+
+    @property
+    def reflection_credits(self) -> float:
+        return sum(e.reflection_credits for e in self.entries)
+
+    @property
+    def total(self) -> float:
+        return self.meeting_credits + self.reflection_credits
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return (datetime(year, 1, 1, tzinfo=zone).astimezone(timezone.utc),
+            datetime(year + 1, 1, 1, tzinfo=zone).astimezone(timezone.utc))
+
+
+def record_of(user: User, year: int | None = None) -> CpdRecord:
+    """The person's attended meetings in `year` (this year when not given), newest first."""
+    this_year = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).year
+    year = year or this_year
+    starts = db.session.scalars(select(Meeting.starts_at).join(Attendance, Attendance.meeting_id == Meeting.id).where(
+        Attendance.user_id == user.id, Attendance.status == AttendanceStatus.PRESENT))
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    years = sorted({s.astimezone(zone).year for s in starts} | {this_year, year}, reverse=True)
+    start, end = _year_bounds(year)
+    attended = db.session.scalars(
+        select(Attendance).join(Meeting, Attendance.meeting_id == Meeting.id).where(
+            Attendance.user_id == user.id, Attendance.status == AttendanceStatus.PRESENT,
+            Meeting.starts_at >= start, Meeting.starts_at < end).order_by(Meeting.starts_at.desc()))
+    entries = []
+    for attendance in attended:
+        minutes = service.minutes_attended(attendance)
+        entries.append(CpdEntry(
+            attendance=attendance, minutes=minutes, credits=service.credits_for(minutes),
+            reflection_credits=service.credits_for(attendance.reflection_minutes),
+            certificate_ready=service.status_of(attendance.meeting) == "closed",
+        ))
+    return CpdRecord(year=year, years=years, entries=entries)

@@ -1,0 +1,389 @@
+"""The register's pages: signing on a phone (members and guests), the attendee's certificate and
+evaluation, the chair's register, verification of a certificate, and "My CPD"."""
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import date
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from meetings import audit, device
+from meetings.cases import access
+from meetings.extensions import db, limiter
+from meetings.live import broadcast
+from meetings.live import service as live
+from meetings.models import (
+    Attendance, AttendanceStatus, Evaluation, LiveState, Meeting, Profession, User,
+)
+from meetings.pdf import render_pdf
+from meetings.register import certificates, cpd, presence, service
+from meetings.register.forms import ByHandForm, EvaluationForm, GuestForm, PresenceForm, ReflectionForm, TimesForm
+from meetings.web import external_url, format_datetime, is_htmx, local_time
+
+bp = Blueprint("register", __name__)
+bp.app_template_filter("credits")(service.format_credits)
+
+
+def _pdf_response(pdf: bytes, filename: str, inline: bool = False) -> Response:
+    disposition = "inline" if inline else "attachment"
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
+# --- the attendee, on a phone -------------------------------------------------------------------
+
+def _state_by_code_or_404(code: str) -> LiveState:
+    state = live.by_join_code(code)
+    if state is None:
+        abort(404)
+    return state
+
+
+@bp.route("/j/<code>/sign", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"], deduct_when=lambda response: response.status_code == 422)
+@limiter.limit("30 per minute", methods=["GET"], deduct_when=lambda response: response.status_code == 404)
+def sign(code: str):
+    """Sign the register: one tap for a signed-in member, the guest form for anyone else. Never lists who
+    else has signed."""
+    state = _state_by_code_or_404(code)
+    meeting = state.meeting
+    register = service.register_of(meeting)
+    member = current_user if current_user.is_authenticated else None
+    form_class = PresenceForm if member else GuestForm
+    form = form_class(presence_required=register.presence_required)
+    token, new = device.token()
+    status, error = 200, None
+    if request.method == "POST" and register.is_open and form.validate_on_submit():
+        if member:
+            signer = service.Signer.member(member)
+        else:
+            signer = service.Signer.guest(form.name.data, form.email.data, form.profession.data,
+                                          form.professional_body.data, form.registration_number.data, form.site.data)
+        try:
+            service.sign(register, signer, form.presence_code.data if "presence_code" in form else None,
+                         device.digest(token))
+            db.session.commit()
+            return device.remember(redirect(url_for("register.signed", code=code), code=303), token, new)
+        except service.RegisterError as refused:
+            db.session.rollback()
+            if refused.field:
+                form[refused.field].errors = [str(refused)]
+            else:
+                error = str(refused)
+    if request.method == "POST":
+        status = 422
+    db.session.commit()  # keeps the register made on first use
+    page = render_template("register/sign.html", meeting=meeting, code=code, register=register, form=form,
+                           member=member, error=error, professions=list(Profession))
+    return device.remember(Response(page, status), token, new)
+
+
+@bp.get("/j/<code>/signed")
+@limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
+def signed(code: str):
+    """This device's (or this member's) signatures, their certificates once the register closes, and the
+    evaluation."""
+    state = _state_by_code_or_404(code)
+    meeting = state.meeting
+    mine = service.signed_on(meeting, device.current_digest(), current_user)
+    return render_template("register/signed.html", meeting=meeting, code=code, mine=mine,
+                           status=service.status_of(meeting), attended=service.minutes_attended,
+                           credits=lambda a: service.format_credits(service.credits_for(service.minutes_attended(a))))
+
+
+@bp.route("/j/<code>/evaluate", methods=["GET", "POST"])
+@limiter.limit("30 per minute", deduct_when=lambda response: response.status_code in (403, 404))
+def evaluate(code: str):
+    """The anonymous evaluation: one per signature from this device, stored apart from it."""
+    state = _state_by_code_or_404(code)
+    meeting = state.meeting
+    pending = [a for a in service.signed_on(meeting, device.current_digest(), current_user) if not a.evaluated]
+    form = EvaluationForm()
+    if not pending:
+        return render_template("register/evaluate.html", meeting=meeting, code=code, form=None), 403
+    if form.validate_on_submit():
+        pending[0].evaluated = True
+        db.session.add(Evaluation(meeting_id=meeting.id, usefulness=int(form.usefulness.data),
+                                  change_practice=form.change_practice.data, best=(form.best.data or "").strip(),
+                                  improve=(form.improve.data or "").strip()))
+        db.session.commit()
+        return redirect(url_for("register.signed", code=code, evaluated=1), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("register/evaluate.html", meeting=meeting, code=code, form=form), status
+
+
+def _may_download(attendance: Attendance) -> bool:
+    if current_user.is_authenticated and (
+            attendance.user_id == current_user.id or access.can_see_register(current_user, attendance.meeting)):
+        return True
+    digest = device.current_digest()
+    return digest is not None and attendance.device_digest == digest
+
+
+@bp.get("/certificates/<number>.pdf")
+@limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
+def certificate(number: str):
+    """One certificate, for its attendee (their device or account) or those who keep the register."""
+    attendance = certificates.by_number(number)
+    if attendance is None or not _may_download(attendance):
+        abort(404)
+    return _pdf_response(certificates.certificates_pdf([attendance]), certificates.filename(attendance))
+
+
+@bp.get("/verify/<number>")
+@limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
+def verify(number: str):
+    """Confirms a genuine certificate, showing no more than the certificate prints."""
+    attendance = certificates.by_number(number)
+    if attendance is None:
+        return render_template("register/verify.html", certificate=None, number=number), 404
+    return render_template("register/verify.html", certificate=certificates.certificate_of(attendance, ()),
+                           number=number)
+
+
+# --- the chair's register -------------------------------------------------------------------------
+
+def _register_page(meeting: Meeting, status: int = 200, by_hand: ByHandForm | None = None,
+                   times_errors: dict | None = None, error: str | None = None):
+    register = service.register_of(meeting)
+    state = live.state_of(meeting)
+    db.session.commit()
+    rows = service.entries(meeting)
+    evaluations = list(db.session.scalars(select(Evaluation).where(Evaluation.meeting_id == meeting.id)))
+    return render_template(
+        "register/register.html", meeting=meeting, register=register, rows=rows,
+        present=[r for r in rows if r.is_present], apologies=[r for r in rows if not r.is_present],
+        by_hand=by_hand or _by_hand_form(meeting, formdata=None), times_errors=times_errors or {},
+        error=error, can_keep=access.can_take_notes(current_user, meeting),
+        can_run=access.can_run(current_user, meeting), code=presence.current_code(register),
+        sign_url=external_url("register.sign", code=state.join_code), summary=_evaluation_summary(evaluations),
+        attended=service.minutes_attended, credits_for=service.credits_for, fmt_credits=service.format_credits,
+        duration=service.format_duration, unapproved=certificates.unapproved_learning(meeting),
+        emailed=sum(1 for r in rows if r.is_present and r.certificate_emailed_at),
+        with_email=sum(1 for r in rows if r.is_present and r.email),
+    ), status
+
+
+def _by_hand_form(meeting: Meeting, **kwargs) -> ByHandForm:
+    query = select(User).where(User.active.is_(True)).order_by(User.name)
+    if meeting.site_id is not None:
+        query = query.where(User.home_site_id == meeting.site_id)
+    return ByHandForm(members=list(db.session.scalars(query)), **kwargs)
+
+
+def _evaluation_summary(evaluations: list[Evaluation]) -> dict:
+    usefulness = Counter(e.usefulness for e in evaluations)
+    return {
+        "count": len(evaluations),
+        "mean": sum(e.usefulness for e in evaluations) / len(evaluations) if evaluations else None,
+        "usefulness": [(score, usefulness[score]) for score in (5, 4, 3, 2, 1)],
+        "change": Counter(e.change_practice for e in evaluations),
+        "best": [e.best for e in evaluations if e.best],
+        "improve": [e.improve for e in evaluations if e.improve],
+    }
+
+
+@bp.get("/meetings/<int:meeting_id>/register")
+@login_required
+def register_page(meeting_id: int):
+    meeting = access.meeting_or_404(meeting_id, access.can_see_register)
+    return _register_page(meeting)
+
+
+REGISTER_ACTIONS = {
+    "open": lambda register: service.open_register(register),
+    "close": lambda register: service.close_register(register),
+    "presence-on": lambda register: service.set_presence_required(register, True),
+    "presence-off": lambda register: service.set_presence_required(register, False),
+}
+
+
+@bp.post("/meetings/<int:meeting_id>/register/<action>")
+@login_required
+def register_action(meeting_id: int, action: str):
+    """Open or close the register, or turn the presence code on or off. The phones are told (their page
+    offers signing while the register is open); the console and projector follow on their next poll, at
+    once when the request came from them."""
+    if action not in REGISTER_ACTIONS:
+        abort(404)
+    meeting = access.meeting_or_404(meeting_id)
+    state = live.state_of(meeting, for_update=True)
+    register = service.register_of(meeting)
+    try:
+        REGISTER_ACTIONS[action](register)
+    except service.RegisterError as refused:
+        db.session.rollback()
+        if is_htmx():
+            return Response(str(refused), 409)
+        return _register_page(meeting, 409, error=str(refused))
+    broadcast.publish(state)
+    db.session.commit()
+    if action == "close":
+        certificates.email_after_closing(meeting)
+    if is_htmx():
+        return Response(status=204, headers={"HX-Trigger": "lightbox:refresh"})
+    back = url_for("live.console", meeting_id=meeting.id) if request.form.get("back") == "console" \
+        else url_for("register.register_page", meeting_id=meeting.id)
+    return redirect(back, code=303)
+
+
+@bp.post("/meetings/<int:meeting_id>/register/add")
+@login_required
+def add_by_hand(meeting_id: int):
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
+    form = _by_hand_form(meeting)
+    if not form.validate_on_submit():
+        return _register_page(meeting, 422, by_hand=form)
+    if form.member_id.data:
+        member = db.session.get(User, form.member_id.data)
+        if member is None:
+            abort(404)
+        signer = service.Signer.member(member)
+    else:
+        signer = service.Signer.guest(form.name.data, form.email.data or "", form.profession.data or Profession.OTHER,
+                                      form.professional_body.data or "none", form.registration_number.data,
+                                      form.site.data or "")
+    try:
+        entry = service.add_by_hand(meeting, signer, current_user, AttendanceStatus(form.status.data))
+    except service.RegisterError as refused:
+        db.session.rollback()
+        form.name.errors = [str(refused)]
+        return _register_page(meeting, 422, by_hand=form)
+    db.session.commit()
+    return redirect(url_for("register.register_page", meeting_id=meeting.id) + f"#entry-{entry.id}", code=303)
+
+
+def _entry_or_404(meeting: Meeting, attendance_id: int) -> Attendance:
+    entry = service.entry_of(meeting, attendance_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+@bp.post("/meetings/<int:meeting_id>/register/<int:attendance_id>/times")
+@login_required
+def set_times(meeting_id: int, attendance_id: int):
+    """A late arrival or early departure; the certificate covers the part attended."""
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
+    entry = _entry_or_404(meeting, attendance_id)
+    form = TimesForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            service.set_times(entry, form.arrived.data or "", form.left.data or "")
+            db.session.commit()
+        except service.RegisterError as refused:
+            db.session.rollback()
+            error = str(refused)
+    else:
+        error = "Enter times as hours and minutes, like 13:05"
+    if not is_htmx():
+        if error:
+            return _register_page(meeting, 422, times_errors={entry.id: (error, form.arrived.data, form.left.data)})
+        return redirect(url_for("register.register_page", meeting_id=meeting.id) + f"#entry-{entry.id}", code=303)
+    entry = _entry_or_404(meeting, attendance_id)
+    return render_template("register/_entry.html", meeting=meeting, row=entry, can_keep=True,
+                           times_error=(error, form.arrived.data, form.left.data) if error else None,
+                           saved=not error, attended=service.minutes_attended, credits_for=service.credits_for,
+                           fmt_credits=service.format_credits, duration=service.format_duration), 422 if error else 200
+
+
+@bp.post("/meetings/<int:meeting_id>/register/<int:attendance_id>/remove")
+@login_required
+def remove(meeting_id: int, attendance_id: int):
+    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
+    service.remove(_entry_or_404(meeting, attendance_id))
+    db.session.commit()
+    return redirect(url_for("register.register_page", meeting_id=meeting.id), code=303)
+
+
+@bp.get("/meetings/<int:meeting_id>/register.csv")
+@login_required
+def register_csv(meeting_id: int):
+    meeting = access.meeting_or_404(meeting_id, access.can_see_register)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Name", "Email", "Profession", "Professional body", "Registration number", "Site", "Status",
+                     "How recorded", "Signed at", "Arrived", "Left", "Minutes attended", "CPD credits",
+                     "Certificate number"])
+    for row in service.entries(meeting):
+        start, end = service.attended_span(row)
+        minutes = service.minutes_attended(row) if row.is_present else 0
+        writer.writerow([_csv_safe(v) for v in (
+            row.name, row.email, Profession(row.profession).label,
+            "" if row.professional_body == "none" else row.professional_body, row.registration_number or "",
+            row.site_name, AttendanceStatus(row.status).label, "Signed" if row.signed_by == "self" else "Added by hand",
+            format_datetime(row.signed_at, "%Y-%m-%d %H:%M"), f"{local_time(start):%H:%M}" if row.is_present else "",
+            f"{local_time(end):%H:%M}" if row.is_present else "", minutes,
+            service.format_credits(service.credits_for(minutes)) if row.is_present else "",
+            row.certificate_number if row.is_present else "",
+        )])
+    audit.record("register.exported", meeting)
+    db.session.commit()
+    name = f"register-{local_time(meeting.starts_at):%Y-%m-%d}-meeting-{meeting.id}.csv"
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
+def _csv_safe(value) -> str | int:
+    """Spreadsheets run a cell that starts with = + - or @ as a formula: a guest's typed name must not."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.get("/meetings/<int:meeting_id>/certificates.pdf")
+@login_required
+def all_certificates(meeting_id: int):
+    meeting = access.meeting_or_404(meeting_id, access.can_see_register)
+    if not service.register_of(meeting).is_closed:
+        return _register_page(meeting, 409, error="Close the register first: certificates are made from it")
+    present = [row for row in service.entries(meeting) if row.is_present]
+    if not present:
+        return _register_page(meeting, 409, error="Nobody has signed the register yet")
+    audit.record("register.certificates", meeting, count=len(present))
+    db.session.commit()
+    return _pdf_response(certificates.certificates_pdf(present),
+                         f"cpd-certificates-{local_time(meeting.starts_at):%Y-%m-%d}-meeting-{meeting.id}.pdf")
+
+
+# --- My CPD ---------------------------------------------------------------------------------------
+
+@bp.get("/cpd")
+@login_required
+def my_cpd():
+    year = request.args.get("year", type=int)
+    record = cpd.record_of(current_user, year)
+    return render_template("register/my_cpd.html", record=record)
+
+
+@bp.route("/cpd/<int:attendance_id>/reflection", methods=["GET", "POST"])
+@login_required
+def reflection(attendance_id: int):
+    entry = db.session.get(Attendance, attendance_id)
+    if entry is None or entry.user_id != current_user.id or not entry.is_present:
+        abort(404)
+    form = ReflectionForm(data={"reflection": entry.reflection, "minutes": entry.reflection_minutes})
+    if form.validate_on_submit():
+        entry.reflection, entry.reflection_minutes = form.reflection.data.strip(), form.minutes.data
+        db.session.commit()
+        return redirect(url_for("register.my_cpd", year=local_time(entry.meeting.starts_at).year) + f"#cpd-{entry.id}",
+                        code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("register/reflection.html", entry=entry, form=form), status
+
+
+@bp.get("/cpd/record.pdf")
+@login_required
+def cpd_pdf():
+    """The person's CPD record for a year, with their reflections, for appraisal."""
+    year = request.args.get("year", type=int) or date.today().year
+    record = cpd.record_of(current_user, year)
+    pdf = render_pdf("cpd_record.html", title=f"CPD record {year}: {current_user.name}", record=record,
+                     person=current_user)
+    return _pdf_response(pdf, f"cpd-record-{year}.pdf")
+
