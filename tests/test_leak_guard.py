@@ -17,12 +17,13 @@ import pytest
 from PIL import ExifTags, Image
 from PIL.PngImagePlugin import PngInfo
 from pydicom import Dataset
+from pypdf import PdfReader
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlalchemy import select
 
 from meetings.extensions import db
-from meetings.models import Case, LiveState, Poll, Role
+from meetings.models import Attendance, Case, LiveState, Poll, Role
 from meetings.nhs_number import synthetic
 from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_site, make_user
@@ -200,7 +201,56 @@ def live_meeting(ctx) -> list[tuple[str, bytes]]:
     return outputs
 
 
-AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting]
+def _pdf_text(data: bytes) -> bytes:
+    """What a PDF says, as text: its bytes are compressed, so a canary would not show in them."""
+    assert data.startswith(b"%PDF")
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages).encode()
+
+
+def attendance_register(ctx) -> list[tuple[str, bytes]]:
+    """Signing on a phone, the certificate (PDF, email, verification), the evaluation and My CPD: the
+    certificate prints the learning points agreed, which name the reporter and the submitter."""
+    chair, app = ctx["client"], ctx["app"]
+    meeting_id = ctx["meeting"].id
+    chair.get(f"/meetings/{meeting_id}/console")
+    code = db.session.scalar(select(LiveState.join_code).where(LiveState.meeting_id == meeting_id))
+    chair.post(f"/meetings/{meeting_id}/register/open")
+    chair.post(f"/meetings/{meeting_id}/register/presence-off")
+    phone, member = app.test_client(), signed_in(app.test_client(), ctx["member"])
+    outputs = [("the sign-in page", phone.get(f"/j/{code}/sign").data),
+               ("the audience fragment with the register open", phone.get(f"/j/{code}/live?v=0").data),
+               ("the projector with the register open", chair.get(f"/meetings/{meeting_id}/projector").data)]
+    assert phone.post(f"/j/{code}/sign", data={
+        "name": "Dr Visiting Guest", "email": "visiting.guest@elsewhere.example.org",
+        "profession": "consultant_radiologist", "professional_body": "GMC", "registration_number": "7000001",
+        "site": "Elsewhere Teleradiology"}).status_code == 303
+    assert member.post(f"/j/{code}/sign", data={}).status_code == 303
+    outputs += [("the signed page", phone.get(f"/j/{code}/signed").data),
+                ("the evaluation form", phone.get(f"/j/{code}/evaluate").data)]
+    assert chair.post(f"/meetings/{meeting_id}/register/close").status_code == 303
+    number = db.session.scalar(select(Attendance.certificate_number).where(Attendance.email.like("visiting%")))
+    certificate = phone.get(f"/certificates/{number}.pdf")
+    assert certificate.status_code == 200
+    text = _pdf_text(certificate.data)
+    assert b"Check lung windows" in text, "the certificate should print the learning points"
+    outputs += [("a certificate (PDF text)", text),
+                ("every certificate (PDF text)", _pdf_text(chair.get(f"/meetings/{meeting_id}/certificates.pdf").data)),
+                ("the verification page", phone.get(f"/verify/{number}").data),
+                ("the audience fragment with the register closed", phone.get(f"/j/{code}/live?v=0").data),
+                ("My CPD", member.get("/cpd").data),
+                ("the CPD record (PDF text)", _pdf_text(member.get("/cpd/record.pdf").data))]
+    for message in ctx["smtp"].messages:
+        if "CPD certificate" in message["Subject"]:
+            bodies = [part.get_content() for part in message.walk() if part.get_content_type() == "text/plain"]
+            attached = [_pdf_text(part.get_content()) for part in message.iter_attachments()]
+            outputs.append(("a certificate email (text and PDF)",
+                            "\n".join([message["Subject"], *bodies]).encode() + b"\n".join(attached)))
+    assert any(label == "a certificate email (text and PDF)" for label, _ in outputs), "certificates were emailed"
+    return outputs
+
+
+AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
+                                    attendance_register]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)
