@@ -17,12 +17,19 @@ from meetings.cases import review
 from meetings.cases.images import check_upload
 from meetings.extensions import db
 from meetings.models import (
-    Action, ActionPriority, ActionStatus, Attendance, Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus,
-    Meeting, MeetingStatus, Minutes, MinutesStatus, Modality, Profession, ProfessionalBody, Role, Site,
-    User, person_key,
+    Action, ActionPriority, ActionStatus, Attendance, AttendanceStatus, Case, CaseIdentifiers, CaseImage, CaseKind,
+    CaseStatus, Evaluation, Meeting, MeetingStatus, Minutes, MinutesStatus, Modality, Profession, ProfessionalBody,
+    Register, Role, SignedBy, Site, User, person_key,
 )
 
 DEMO_PASSWORD = "lightbox-demo-2026"
+# Attendees' evaluations of each past meeting: (usefulness 1-5, will change practice, most useful, to improve).
+DEMO_EVALUATIONS = [
+    (5, "yes", "Committing to an answer before the report was shown", ""),
+    (4, "yes", "The CTPA lung windows case", "More time for the last case"),
+    (4, "unsure", "", "Start on time"),
+    (3, "no", "", "Images were small on the projector for the wrist case"),
+]
 DEMO_DICOM = Path(__file__).resolve().parent.parent / "demo" / "dicom"
 # Which demo case (by its index in CASES) shows which synthetic DICOM file, and the caption.
 CASE_IMAGES = {
@@ -231,27 +238,48 @@ def _cases(sites, people, meetings) -> list[Case]:
 
 
 def _attendance(people, meetings) -> None:
+    """Ended meetings have a closed register (so their certificates are ready), a visiting reporter who
+    signed as a guest, someone who arrived late, an apology, and a few evaluations."""
     for meeting in meetings:
         if meeting.status != MeetingStatus.ENDED:
             continue
+        if db.session.get(Register, meeting.id) is None:
+            db.session.add(Register(meeting_id=meeting.id, opened_at=meeting.starts_at,
+                                    closed_at=meeting.ends_at, presence_required=True))
         signers = [u for u in people.values() if Role.RISK not in u.roles and Role.ADMIN not in u.roles]
-        for user in signers:
+        for number, user in enumerate(signers):
             key = person_key(user.id, None)
             if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
                 db.session.add(Attendance(
                     meeting_id=meeting.id, user_id=user.id, person_key=key, name=user.name, email=user.email,
-                    profession=user.profession, site_name=user.home_site.name,
+                    profession=user.profession, professional_body=user.professional_body,
+                    registration_number=user.registration_number, site_name=user.home_site.name,
                     signed_at=meeting.starts_at + timedelta(minutes=5),
+                    # The last of them came in half an hour late: their certificate says so.
+                    arrived_at=meeting.starts_at + timedelta(minutes=30) if number == len(signers) - 1 else None,
+                    certificate_emailed_at=meeting.ends_at,
                 ))
         guest_email = "locum.reporter@insourcing.example.org"
         key = person_key(None, guest_email)
         if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
             db.session.add(Attendance(
                 meeting_id=meeting.id, person_key=key, name="Dr Oskar Lindqvist", email=guest_email,
-                profession=Profession.CONSULTANT_RADIOLOGIST, site_name="Insourced reporting service",
-                signed_at=meeting.starts_at + timedelta(minutes=7),
+                profession=Profession.CONSULTANT_RADIOLOGIST, professional_body=ProfessionalBody.GMC,
+                registration_number="7100042", site_name="Insourced reporting service",
+                signed_at=meeting.starts_at + timedelta(minutes=7), certificate_emailed_at=meeting.ends_at,
             ))
-
+        apology_email = "trainee.visitor@deanery.example.org"
+        key = person_key(None, apology_email)
+        if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
+            db.session.add(Attendance(
+                meeting_id=meeting.id, person_key=key, name="Dr Maren Solberg", email=apology_email,
+                profession=Profession.TRAINEE_RADIOLOGIST, status=AttendanceStatus.APOLOGIES,
+                signed_by=SignedBy.BY_HAND, site_name="Regional training programme",
+            ))
+        if _one(Evaluation, meeting_id=meeting.id) is None:
+            for usefulness, change, best, improve in DEMO_EVALUATIONS:
+                db.session.add(Evaluation(meeting_id=meeting.id, usefulness=usefulness, change_practice=change,
+                                          best=best, improve=improve))
 
 
 def _actions(people, meetings, cases) -> None:

@@ -283,7 +283,7 @@ def test_a_late_arrival_shortens_the_time_attended_and_the_credits(app, meeting_
     url = f"/meetings/{meeting.id}/register/{entry.id}/times"
     saved = client.post(url, data={"arrived": late, "left": ""}, headers=HX)
     body = saved.get_data(as_text=True)
-    assert saved.status_code == 200 and "1 h" in body and "1 credits" in body and "Saved" in body
+    assert saved.status_code == 200 and "1 h" in body and "1 credit" in body and "Saved" in body
     outside = (start - timedelta(minutes=30)).strftime("%H:%M")
     refused = client.post(url, data={"arrived": outside, "left": "nonsense"}, headers=HX)
     body = refused.get_data(as_text=True)

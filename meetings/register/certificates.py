@@ -89,16 +89,18 @@ def certificate_of(attendance: Attendance, outcomes: tuple[str, ...] | None = No
     )
 
 
-def certificates_pdf(attendances: list[Attendance]) -> bytes:
-    """One PDF, a page per certificate."""
-    outcomes = {}
+def certificates_pdf(attendances: list[Attendance], outcomes: tuple[str, ...] | None = None) -> bytes:
+    """One PDF, a page per certificate. `outcomes` when the caller has the meeting's already."""
+    by_meeting = {}
     certificates = []
     for attendance in attendances:
-        if attendance.meeting_id not in outcomes:
-            outcomes[attendance.meeting_id] = learning_outcomes(attendance.meeting)
-        certificates.append(certificate_of(attendance, outcomes[attendance.meeting_id]))
+        if attendance.meeting_id not in by_meeting:
+            by_meeting[attendance.meeting_id] = learning_outcomes(attendance.meeting) if outcomes is None else outcomes
+        certificates.append(certificate_of(attendance, by_meeting[attendance.meeting_id]))
     title = "CPD certificate" if len(certificates) == 1 else f"CPD certificates ({len(certificates)})"
-    return render_pdf("certificate.html", title=title, certificates=certificates)
+    # Each page is a certificate to hand out: its heading and running header are the same whatever the batch.
+    return render_pdf("certificate.html", title=title, heading="Certificate of attendance for CPD",
+                      running_header="Lightbox CPD certificate", certificates=certificates)
 
 
 def by_number(number: str) -> Attendance | None:
@@ -153,8 +155,7 @@ def _send(attendance: Attendance, outcomes: tuple[str, ...]) -> None:
     certificate = certificate_of(attendance, outcomes)
     message = mail.build_message(attendance.email, f"Your CPD certificate: {certificate.meeting_title}",
                                  "email/certificate", certificate=certificate)
-    pdf = render_pdf("certificate.html", title="CPD certificate", certificates=[certificate])
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename(attendance))
+    message.add_attachment(certificates_pdf([attendance], outcomes), maintype="application", subtype="pdf", filename=filename(attendance))
     mail.send(message)
 
 

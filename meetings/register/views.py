@@ -298,6 +298,8 @@ def remove(meeting_id: int, attendance_id: int):
     meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
     service.remove(_entry_or_404(meeting, attendance_id))
     db.session.commit()
+    if is_htmx():
+        return ""  # the row goes
     return redirect(url_for("register.register_page", meeting_id=meeting.id), code=303)
 
 
