@@ -440,3 +440,14 @@ def test_the_register_exports_as_csv_safely(app, meeting_room):
 def runner_env(app):
     """The CLI, run as cron would run it."""
     return app.test_cli_runner()
+
+
+def test_risk_staff_find_the_register_from_their_home_page(app, meeting_room):
+    meeting = meeting_room["meeting"]
+    meeting.status = "ended"
+    risk = signed_in(app.test_client(), make_user(Role.RISK, home_site=meeting.site))
+    member = signed_in(app.test_client(), make_user(Role.MEMBER, home_site=meeting.site))
+    db.session.commit()
+    link = f"/meetings/{meeting.id}/register"
+    assert link in risk.get("/").get_data(as_text=True)
+    assert link not in member.get("/").get_data(as_text=True)

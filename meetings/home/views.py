@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
 
+from meetings.cases import access
 from meetings.home import service
 from meetings.models import Role, User
 
@@ -28,4 +29,5 @@ def dashboard():
         recent=service.recent_meetings(current_user),
         is_chair=current_user.has_role(Role.CHAIR),
         chairing=service.meetings_chaired(current_user) if current_user.has_role(Role.CHAIR) else [],
+        can_see_register=access.can_see_register,
     )
