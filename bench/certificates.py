@@ -142,8 +142,8 @@ def main() -> None:
     figures["one_pdf_within_target"] = one_pdf_seconds < TARGET_SECONDS
     figures["separate_within_target"] = separate_seconds < TARGET_SECONDS
 
-    print(f"warm-up: one certificate rendered first, untimed here ({figures['warm_up_seconds']} s), "
-          f"so fonts, stylesheet and templates are loaded; {outcomes} learning outcomes on each certificate")
+    print(f"warm-up: one certificate rendered first ({figures['warm_up_seconds']} s, not counted below), so fonts, "
+          f"stylesheet and templates are loaded once; {outcomes} learning outcomes on each certificate")
     print(f"{'measure':<34} {'seconds':>8} {'pages':>6} {'bytes':>10} {'peak RSS MB':>12}")
     print(f"{f'one PDF of {count}':<34} {figures['one_pdf_seconds']:>8} {figures['one_pdf_pages']:>6} "
           f"{figures['one_pdf_bytes']:>10} {rss_one_pdf:>12}")
