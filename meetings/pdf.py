@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import mimetypes
+import threading
 from pathlib import Path
 
 from flask import current_app, render_template
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 PDF_TEMPLATES = Path(__file__).resolve().parent.parent / "pdf"
@@ -33,9 +34,22 @@ class OwnFilesFetcher(URLFetcher):
         return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
 
 
+_per_thread = threading.local()
+
+
+def _print_stylesheet() -> CSS:
+    """`pdf/print.css`, parsed once per thread: a batch of certificates would otherwise parse it again for
+    every one. Per thread, as the request threads and the thread that emails certificates share nothing.
+    (Not its FontConfiguration: one kept until the interpreter exits crashes it, in fontconfig's teardown;
+    print.css has no @font-face for one to serve anyway.)"""
+    if not hasattr(_per_thread, "stylesheet"):
+        _per_thread.stylesheet = CSS(filename=str(PDF_TEMPLATES / "print.css"))
+    return _per_thread.stylesheet
+
+
 def render_pdf(template: str, title: str, **context) -> bytes:
     """Render `pdf/{template}` to tagged PDF (PDF/UA-1) with its title and language set."""
     html = render_template(f"pdf/{template}", title=title, **context)
     fetcher = OwnFilesFetcher([PDF_TEMPLATES, Path(current_app.static_folder)])
     document = HTML(string=html, base_url=PDF_TEMPLATES.as_uri() + "/", url_fetcher=fetcher)
-    return document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    return document.write_pdf(stylesheets=[_print_stylesheet()], pdf_variant="pdf/ua-1", pdf_tags=True)

@@ -451,3 +451,17 @@ def test_risk_staff_find_the_register_from_their_home_page(app, meeting_room):
     link = f"/meetings/{meeting.id}/register"
     assert link in risk.get("/").get_data(as_text=True)
     assert link not in member.get("/").get_data(as_text=True)
+
+
+def test_only_wrong_presence_codes_count_against_a_rooms_shared_address(app, meeting_room):
+    """A hospital's phones share one address: typos in a GMC number never lock the room out, and guessing
+    the presence code is stopped without closing the sign-in page itself."""
+    meeting, code = meeting_room["meeting"], meeting_room["code"]
+    register_action(meeting_room["client"], meeting, "open")
+    phone = app.test_client()
+    for _ in range(35):
+        assert guest_signs(phone, code, meeting, registration_number="123").status_code == 422
+    wrong = f"{(int(code_now(meeting)) + 5000) % 10000:04d}"
+    statuses = [guest_signs(phone, code, meeting, presence_code=wrong).status_code for _ in range(31)]
+    assert statuses[:30] == [422] * 30 and statuses[30] == 429
+    assert phone.get(f"/j/{code}/sign").status_code == 200

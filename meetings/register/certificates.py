@@ -15,7 +15,7 @@ from meetings.cases import service as cases
 from meetings.extensions import db
 from meetings.models import Attendance, AttendanceStatus, Meeting, ProfessionalBody, Profession, utcnow
 from meetings.pdf import render_pdf
-from meetings.qr import qr_svg
+from meetings.qr import qr_png_data_uri
 from meetings.register import service
 from meetings.web import external_url, format_datetime, local_time
 
@@ -45,7 +45,7 @@ class Certificate:
 
     @property
     def verify_qr(self) -> str:
-        return qr_svg(self.verify_url, f"QR code of the verification link {self.verify_url}")
+        return qr_png_data_uri(self.verify_url)
 
 
 def learning_outcomes(meeting: Meeting) -> tuple[str, ...]:

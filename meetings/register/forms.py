@@ -2,12 +2,17 @@
 evaluation and the reflective note."""
 from __future__ import annotations
 
+import importlib
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from meetings.models import AttendanceStatus, Profession, ProfessionalBody, User
 from meetings.professions import registration_error
+
+# WTForms imports email_validator on first use (about 40 ms): load it with the app, not while the room signs.
+importlib.import_module("email_validator")
 
 PROFESSIONS = [SelectChoice(p.value, p.label) for p in Profession]
 BODIES = [SelectChoice(ProfessionalBody.GMC.value, "GMC (doctors)"),

@@ -7,7 +7,8 @@ import io
 from collections import Counter
 from datetime import date
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -43,9 +44,17 @@ def _state_by_code_or_404(code: str) -> LiveState:
     return state
 
 
+def _presence_refused(_response) -> bool:
+    return g.get("presence_refused", False)
+
+
 @bp.route("/j/<code>/sign", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"], deduct_when=lambda response: response.status_code == 422)
-@limiter.limit("30 per minute", methods=["GET"], deduct_when=lambda response: response.status_code == 404)
+# A room's phones share the hospital's one address, so only what guessing looks like is counted: wrong
+# presence codes (per room), and join codes that find nothing. A typo in a GMC number costs nothing.
+@limiter.limit("30 per minute", methods=["POST"], per_method=True, deduct_when=_presence_refused,
+               key_func=lambda: f"{get_remote_address()}:{request.view_args.get('code', '')}")
+@limiter.limit("30 per minute", methods=["GET"], per_method=True,
+               deduct_when=lambda response: response.status_code == 404)
 def sign(code: str):
     """Sign the register: one tap for a signed-in member, the guest form for anyone else. Never lists who
     else has signed."""
@@ -72,6 +81,7 @@ def sign(code: str):
             db.session.rollback()
             if refused.field:
                 form[refused.field].errors = [str(refused)]
+                g.presence_refused = refused.field == "presence_code"
             else:
                 error = str(refused)
     if request.method == "POST":
