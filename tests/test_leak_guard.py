@@ -260,7 +260,7 @@ def test_no_canary_reaches_an_audience(planted, output):
     for label, data in output(planted):
         text = data.decode("utf-8", "replace")
         squeezed = re.sub(r"\s", "", text)
-        leaked = [c for c in canaries if c.lower() in text.lower() or (c.isdigit() and c in squeezed)]
+        leaked = [c for c in canaries if _found(c, text) or (c.isdigit() and c in squeezed)]
         assert not leaked, f"{label} leaks {leaked}"
         if data.startswith(b"\x89PNG"):
             assert _png_chunks(data) <= {"IHDR", "PLTE", "IDAT", "IEND"}, f"{label} keeps metadata"
@@ -274,6 +274,14 @@ def test_the_guard_would_notice_a_leak(planted):
     for canary in ("Quillfeather", "Brambleworth", "Wendlebury", "QF7730019", "Peggy"):
         assert canary in detail + review
     assert all(c.encode() in b"".join(i.original for i in case.images) for c in IMAGE_CANARIES)
+
+
+def _found(canary: str, text: str) -> bool:
+    """A short canary (the site code) counts only as a word: random tokens on a page (CSRF, join codes,
+    certificate numbers) spell three letters by chance now and then."""
+    if len(canary) <= 4:
+        return re.search(rf"(?<![A-Za-z0-9]){re.escape(canary)}(?![A-Za-z0-9])", text, re.I) is not None
+    return canary.lower() in text.lower()
 
 
 def _png_chunks(data: bytes) -> set[str]:
