@@ -97,13 +97,12 @@ def send_certificates() -> None:
     """Email the CPD certificates not yet sent for every closed register (cron-safe: none is sent twice)."""
     from flask import current_app
 
-    from meetings.models import Attendance, AttendanceStatus, Meeting, Register
+    from meetings.models import Attendance, Meeting, Register
     from meetings.register import certificates
 
     meetings = db.session.scalars(select(Meeting).join(Register, Register.meeting_id == Meeting.id).where(
         Register.closed_at.is_not(None),
-        select(Attendance.id).where(Attendance.meeting_id == Meeting.id, Attendance.status == AttendanceStatus.PRESENT,
-                                    Attendance.email != "", Attendance.certificate_emailed_at.is_(None)).exists(),
+        select(Attendance.id).where(Attendance.meeting_id == Meeting.id, certificates.unsent()).exists(),
     )).all()
     total_sent = total_failed = 0
     # Links in the emails are built on BASE_URL, as in a request.

@@ -55,13 +55,14 @@ def _room_context(state: LiveState, error: str | None = None) -> dict:
     } | _register_context(state)
 
 
-def _register_context(state: LiveState) -> dict:
-    """The register as the console and projector show it: its state, the signing link and presence code."""
+def _register_context(state: LiveState, projector: bool = False) -> dict:
+    """The register as the console and projector show it: its state, the signing link and presence code.
+    The projector shows no count, so a new signature does not make it fetch a new copy."""
     meeting = state.meeting
-    register = registers.register_of(meeting)
+    register = registers.peek(meeting)
     sign_url = external_url("register.sign", code=state.join_code)
     return {
-        "register": register, "register_key": registers.room_key(meeting),
+        "register": register, "register_key": registers.room_key(meeting, with_count=not projector),
         "attendance": registers.present_count(meeting), "sign_url": sign_url,
         "short_sign_url": sign_url.split("://", 1)[-1],
         "presence_code": presence.current_code(register) if register.is_open and register.presence_required else None,
@@ -98,11 +99,12 @@ def console_room(meeting_id: int):
     return _room_panel(state, trigger_notes=request.args.get("case") != str(state.case_id or ""))
 
 
-def _unchanged(state: LiveState) -> bool:
+def _unchanged(state: LiveState, projector: bool = False) -> bool:
     """Whether the polling console or projector already shows this state (and this many answers)."""
     votes = service.vote_count(state.poll) if state.poll is not None and state.poll.is_open else None
     held = request.args.get("v", ""), request.args.get("votes", ""), request.args.get("register", "")
-    return held == (str(state.version), "" if votes is None else str(votes), registers.room_key(state.meeting))
+    return held == (str(state.version), "" if votes is None else str(votes),
+                    registers.room_key(state.meeting, with_count=not projector))
 
 
 def _room_panel(state: LiveState, status: int = 200, error: str | None = None, trigger_notes: bool = False):
@@ -257,7 +259,7 @@ def _projector_context(state: LiveState) -> dict:
         "meeting": state.meeting, "slide": slide_for(state),
         "votes": service.vote_count(state.poll) if state.poll is not None else 0,
         "join_url": join_url, "short_url": join_url.split("://", 1)[-1],
-    } | _register_context(state)
+    } | _register_context(state, projector=True)
 
 
 @bp.get("/meetings/<int:meeting_id>/projector/live")
@@ -265,14 +267,14 @@ def _projector_context(state: LiveState) -> dict:
 def projector_live(meeting_id: int):
     meeting = access.meeting_or_404(meeting_id)
     state = service.state_of(meeting)
-    if _unchanged(state):
+    if _unchanged(state, projector=True):
         return Response(status=204)
     return render_template("live/_projector.html", **_projector_context(state))
 
 
 # --- the audience -------------------------------------------------------------------------------
 
-def _state_by_code_or_404(code: str) -> LiveState:
+def state_by_code_or_404(code: str) -> LiveState:
     state = service.by_join_code(code)
     if state is None:
         abort(404)
@@ -283,7 +285,7 @@ def _state_by_code_or_404(code: str) -> LiveState:
 @limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
 def audience(code: str):
     """The meeting on an attendee's phone: open to anyone with the room's short link; anonymised only."""
-    state = _state_by_code_or_404(code)
+    state = state_by_code_or_404(code)
     fragment = broadcast.audience_fragment(state)
     db.session.commit()
     token, new = device.token()
@@ -295,7 +297,7 @@ def audience(code: str):
 @limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
 def audience_live(code: str):
     """The followers' poll, when meetings.live.followers could not answer it (it answers nearly all)."""
-    state = _state_by_code_or_404(code)
+    state = state_by_code_or_404(code)
     if request.args.get("v") == str(state.version):
         return Response(status=204)
     return Response(broadcast.audience_fragment(state), headers={"Cache-Control": "no-store"})
@@ -305,7 +307,7 @@ def audience_live(code: str):
 @limiter.limit("120 per minute", deduct_when=lambda response: response.status_code == 404)
 def audience_image(code: str, image_id: int):
     """An image of the case on screen, anonymised. Only the current, approved case's images are served."""
-    state = _state_by_code_or_404(code)
+    state = state_by_code_or_404(code)
     case = state.case
     if case is None or review.state_of(case) is not review.ReviewState.REVIEWED:
         abort(404)
@@ -329,7 +331,7 @@ def _poll_or_404(state: LiveState, poll_id: int) -> Poll:
 @limiter.limit("30 per minute", methods=["GET"], deduct_when=lambda response: response.status_code == 404)
 def audience_vote(code: str, poll_id: int):
     """This device's answer to a poll: the form, or what it answered."""
-    state = _state_by_code_or_404(code)
+    state = state_by_code_or_404(code)
     poll = _poll_or_404(state, poll_id)
     token, new = device.token()
     error, status = None, 200

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
 from meetings.models.meeting import Meeting
-from meetings.models.user import ProfessionalBody
+from meetings.models.user import ProfessionalBody, registration_label
 
 # Crockford's base 32: no I, L, O or U to misread when a certificate number is typed from paper.
 CERTIFICATE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -94,6 +94,8 @@ class Attendance(Base):
     device_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     certificate_number: Mapped[str] = mapped_column(String(20), unique=True, default=new_certificate_number)
     certificate_emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a sender took this certificate to email; a claim left by a sender that died expires.
+    certificate_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Whether this attendee has given the anonymous evaluation (which is stored apart, unlinked).
     evaluated: Mapped[bool] = mapped_column(default=False, server_default=false())
     reflection: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -104,6 +106,10 @@ class Attendance(Base):
     @property
     def is_present(self) -> bool:
         return self.status == AttendanceStatus.PRESENT
+
+    @property
+    def registration(self) -> str:
+        return registration_label(self.professional_body, self.registration_number)
 
 
 class Evaluation(Base):

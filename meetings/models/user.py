@@ -52,6 +52,11 @@ class ProfessionalBody(StrEnum):
         return "None" if self is ProfessionalBody.NONE else self.value
 
 
+def registration_label(body: str, number: str | None) -> str:
+    """"GMC 1234567" or "HCPC RA12345", as a certificate prints it; empty when there is none."""
+    return f"{body} {number}" if body != ProfessionalBody.NONE and number else ""
+
+
 def _new_login_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -95,6 +100,10 @@ class User(UserMixin, Base):
         self.role_rows = [row for row in self.role_rows if row.role in wanted] + [
             UserRole(role=r) for r in sorted(wanted - self.roles)
         ]
+
+    @property
+    def registration(self) -> str:
+        return registration_label(self.professional_body, self.registration_number)
 
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

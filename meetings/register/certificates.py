@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
 from meetings import mail
 from meetings.cases import review
 from meetings.cases import service as cases
 from meetings.extensions import db
-from meetings.models import Attendance, AttendanceStatus, Meeting, ProfessionalBody, Profession, utcnow
+from meetings.models import Attendance, AttendanceStatus, Meeting, Profession, utcnow
 from meetings.pdf import render_pdf
 from meetings.qr import qr_png_data_uri
 from meetings.register import service
@@ -73,12 +74,10 @@ def certificate_of(attendance: Attendance, outcomes: tuple[str, ...] | None = No
     start, end = service.attended_span(attendance)
     minutes = service.minutes_attended(attendance)
     credits = service.credits_for(minutes)
-    body = attendance.professional_body
     return Certificate(
         number=attendance.certificate_number, name=attendance.name,
         profession=Profession(attendance.profession).label,
-        registration=f"{body} {attendance.registration_number}"
-        if body != ProfessionalBody.NONE and attendance.registration_number else "",
+        registration=attendance.registration,
         meeting_title=meeting.title, date=format_datetime(meeting.starts_at, "%A %-d %B %Y"),
         time_attended=f"{local_time(start):%H:%M} to {local_time(end):%H:%M} ({service.format_duration(minutes)})",
         credits=service.format_credits(credits),
@@ -105,9 +104,12 @@ def certificates_pdf(attendances: list[Attendance], outcomes: tuple[str, ...] | 
 
 def by_number(number: str) -> Attendance | None:
     """A genuine certificate: a present attendee's, once the register has closed."""
+    # Typed from paper: after "LB-", O, I and L are never used, so they were meant as 0 and 1.
+    number = number.strip().upper()
+    number = number[:3] + number[3:].translate(str.maketrans("OIL", "011"))
     attendance = db.session.scalar(select(Attendance).where(
-        Attendance.certificate_number == number.strip().upper(), Attendance.status == AttendanceStatus.PRESENT))
-    if attendance is None or not service.register_of(attendance.meeting).is_closed:
+        Attendance.certificate_number == number, Attendance.status == AttendanceStatus.PRESENT))
+    if attendance is None or not service.peek(attendance.meeting).is_closed:
         return None
     return attendance
 
@@ -118,37 +120,53 @@ def filename(attendance: Attendance) -> str:
 
 # --- email ----------------------------------------------------------------------------------------
 
+CLAIM_EXPIRES = timedelta(minutes=15)
+
+
+def unsent() -> ColumnElement[bool]:
+    """Certificates still to email: attendees with an address, not sent, and not being sent (a claim that
+    has not expired)."""
+    return and_(Attendance.status == AttendanceStatus.PRESENT, Attendance.email != "",
+                Attendance.certificate_emailed_at.is_(None),
+                or_(Attendance.certificate_claimed_at.is_(None),
+                    Attendance.certificate_claimed_at < utcnow() - CLAIM_EXPIRES))
+
+
 def email_unsent(meeting: Meeting) -> tuple[int, int]:
     """Email each present attendee with an address their certificate, once. Returns (sent, failed).
 
     Each is claimed by an UPDATE before it is sent, so a second sender at the same time (the background
-    thread and the cron command) skips it; a failed send is released for the next try.
+    thread and the cron command) skips it; it is marked sent only once the mail server has taken it, and a
+    claim left by a sender that died expires after CLAIM_EXPIRES, so nobody's certificate is lost.
     """
-    if not service.register_of(meeting).is_closed:
+    if not service.peek(meeting).is_closed:
         return 0, 0
-    waiting = list(db.session.scalars(select(Attendance).where(
-        Attendance.meeting_id == meeting.id, Attendance.status == AttendanceStatus.PRESENT,
-        Attendance.email != "", Attendance.certificate_emailed_at.is_(None)).order_by(Attendance.id)))
+    waiting = list(db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id, unsent())
+                                      .order_by(Attendance.id)))
     db.session.commit()
     outcomes = learning_outcomes(meeting)
     sent = failed = 0
     for attendance in waiting:
-        claimed = db.session.execute(update(Attendance).where(
-            Attendance.id == attendance.id, Attendance.certificate_emailed_at.is_(None)
-        ).values(certificate_emailed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if not claimed:
+        if not _mark(attendance, unsent(), certificate_claimed_at=utcnow()):
             continue
         try:
             _send(attendance, outcomes)
-            sent += 1
         except Exception:  # noqa: BLE001 - one bad address or a mail server hiccup must not stop the rest
             log.exception("Certificate %s not emailed; it will be tried again", attendance.certificate_number)
-            db.session.execute(update(Attendance).where(Attendance.id == attendance.id)
-                               .values(certificate_emailed_at=None).execution_options(synchronize_session=False))
-            db.session.commit()
+            _mark(attendance, true(), certificate_claimed_at=None)
             failed += 1
+            continue
+        _mark(attendance, true(), certificate_emailed_at=utcnow(), certificate_claimed_at=None)
+        sent += 1
     return sent, failed
+
+
+def _mark(attendance: Attendance, condition: ColumnElement[bool], **values) -> bool:
+    """Set `values` on the attendee's row if `condition` holds, committed at once; whether it did."""
+    changed = db.session.execute(update(Attendance).where(Attendance.id == attendance.id, condition)
+                                 .values(**values).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return bool(changed)
 
 
 def _send(attendance: Attendance, outcomes: tuple[str, ...]) -> None:

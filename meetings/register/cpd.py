@@ -19,7 +19,6 @@ class CpdEntry:
     attendance: Attendance
     minutes: int
     credits: float
-    reflection_credits: float
     certificate_ready: bool
 
     @property
@@ -27,8 +26,8 @@ class CpdEntry:
         return self.attendance.meeting
 
     @property
-    def total(self) -> float:
-        return self.credits + self.reflection_credits
+    def reflection_minutes(self) -> int:
+        return self.attendance.reflection_minutes
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,8 @@ class CpdRecord:
 
     @property
     def reflection_credits(self) -> float:
-        return sum(e.reflection_credits for e in self.entries)
+        """Counted on the year's reflection time together: three 20-minute reflections make an hour."""
+        return service.credits_for(sum(e.reflection_minutes for e in self.entries))
 
     @property
     def total(self) -> float:
@@ -74,7 +74,6 @@ def record_of(user: User, year: int | None = None) -> CpdRecord:
         minutes = service.minutes_attended(attendance)
         entries.append(CpdEntry(
             attendance=attendance, minutes=minutes, credits=service.credits_for(minutes),
-            reflection_credits=service.credits_for(attendance.reflection_minutes),
             certificate_ready=service.status_of(attendance.meeting) == "closed",
         ))
     return CpdRecord(year=year, years=years, entries=entries)

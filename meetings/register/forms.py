@@ -43,9 +43,10 @@ class _Registration:
                             validators=[InputRequired("Choose your profession")])
     professional_body = RadioField("Professional body", choices=BODIES,
                                    validators=[InputRequired("Choose your professional body, or None")])
+    # No Optional(): it would stop the check below, which asks for a number when a body is chosen.
     registration_number = StringField(
         "Registration number", description="GMC: 7 digits. HCPC: RA then digits, like RA12345.",
-        validators=[Optional(), Length(max=16)],
+        validators=[Length(max=16)],
     )
 
     def validate_registration_number(self, field):

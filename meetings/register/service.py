@@ -10,7 +10,8 @@ from datetime import datetime, time
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meetings import audit
 from meetings.auth.service import find_user_by_email, normalise_email
@@ -55,26 +56,30 @@ class Signer:
     @classmethod
     def guest(cls, name: str, email: str, profession: str, professional_body: str, registration_number: str | None,
               site_name: str) -> Signer:
-        """A guest; one who gives a member's email address signs as that member (one signature each)."""
         email = normalise_email(email) if email else ""
-        member = find_user_by_email(email) if email else None
         return cls(
             name=" ".join(name.split()), email=email, profession=profession, professional_body=professional_body,
             registration_number=normalise_registration(registration_number) or None,
-            site_name=" ".join(site_name.split()), user_id=member.id if member else None,
+            site_name=" ".join(site_name.split()),
         )
 
 
 # --- the register itself ------------------------------------------------------------------------
 
 def register_of(meeting: Meeting) -> Register:
-    """The meeting's register, made (closed, never opened) on first use."""
+    """The meeting's register, made (never opened) by the first action on it."""
     register = db.session.get(Register, meeting.id)
     if register is None:
         register = Register(meeting_id=meeting.id, meeting=meeting)
         db.session.add(register)
         db.session.flush()
     return register
+
+
+def peek(meeting: Meeting) -> Register:
+    """The meeting's register for reading: a page showing it makes no row (so two first views at once
+    cannot clash), and one never opened reads as not yet open."""
+    return db.session.get(Register, meeting.id) or Register(meeting_id=meeting.id, presence_required=True)
 
 
 def open_register(register: Register) -> None:
@@ -93,19 +98,20 @@ def close_register(register: Register) -> None:
 
 
 def status_of(meeting: Meeting) -> str:
-    """"unopened", "open" or "closed", without making a register that does not exist yet."""
-    register = db.session.get(Register, meeting.id)
-    if register is None or register.opened_at is None:
+    """"unopened", "open" or "closed"."""
+    register = peek(meeting)
+    if register.opened_at is None:
         return "unopened"
     return "open" if register.is_open else "closed"
 
 
-def room_key(meeting: Meeting) -> str:
-    """What the console and projector show of the register: while it is unchanged they need no new copy.
-    The presence code's window is in it, so the screen follows the code as it changes."""
-    register = db.session.get(Register, meeting.id)
-    showing_code = register is not None and register.is_open and register.presence_required
-    return f"{status_of(meeting)}.{int(showing_code)}.{presence.window() if showing_code else ''}.{present_count(meeting)}"
+def room_key(meeting: Meeting, with_count: bool = True) -> str:
+    """What the console (`with_count`) and the projector show of the register: while it is unchanged they
+    need no new copy. The presence code's window is in it, so the screen follows the code as it changes."""
+    register = peek(meeting)
+    showing_code = register.is_open and register.presence_required
+    key = f"{status_of(meeting)}.{int(showing_code)}.{presence.window() if showing_code else ''}"
+    return f"{key}.{present_count(meeting)}" if with_count else key
 
 
 def set_presence_required(register: Register, required: bool) -> None:
@@ -130,68 +136,81 @@ def entry_of(meeting: Meeting, attendance_id: int) -> Attendance | None:
     return attendance if attendance is not None and attendance.meeting_id == meeting.id else None
 
 
-def signed_on(meeting: Meeting, digest: str | None, user: User | None) -> list[Attendance]:
-    """The signatures this device made, or this signed-in person has, in this meeting."""
-    clauses = []
-    if digest:
-        clauses.append(Attendance.device_digest == digest)
+def signature_on(meeting: Meeting, digest: str | None, user: User | None) -> Attendance | None:
+    """This signed-in member's signature in this meeting; else the latest made on this device. Only the
+    latest: on a tablet passed round the room, each signer sees their own and nobody else's."""
+    present = select(Attendance).where(Attendance.meeting_id == meeting.id,
+                                       Attendance.status == AttendanceStatus.PRESENT)
     if user is not None and user.is_authenticated:
-        clauses.append(Attendance.user_id == user.id)
-    if not clauses:
-        return []
-    return list(db.session.scalars(select(Attendance).where(
-        Attendance.meeting_id == meeting.id, Attendance.status == AttendanceStatus.PRESENT,
-        clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1]).order_by(Attendance.id)))
+        mine = db.session.scalar(present.where(Attendance.user_id == user.id))
+        if mine is not None:
+            return mine
+    if not digest:
+        return None
+    return db.session.scalar(present.where(Attendance.device_digest == digest).order_by(Attendance.id.desc()).limit(1))
 
 
 # --- signing --------------------------------------------------------------------------------------
 
-def sign(register: Register, signer: Signer, presence_code: str | None, device: str | None) -> Attendance:
-    """The signer's own signature. Signing again is harmless: the first signature stands (an apology
-    sent earlier becomes attendance)."""
+def sign(register: Register, signer: Signer, presence_code: str | None, device: str | None) -> tuple[Attendance, bool]:
+    """The signer's own signature, and whether it is new. Signing again is harmless: the first signature
+    stands. Only a signed-in member's own entry takes their account's details (and this device) when the
+    chair had added them by hand or recorded their apology; a guest's typing never changes an entry it finds.
+    """
     if not register.is_open:
         raise RegisterError("The register is closed" if register.is_closed else "The register is not open yet")
     if register.presence_required and not presence.accepts(register, presence_code):
         raise RegisterError("That presence code is not right: type the 4 digits shown on the screen now",
                             field="presence_code")
-    attendance = _insert(register.meeting, signer, SignedBy.SELF, AttendanceStatus.PRESENT, device=device)
-    if attendance.device_digest is None and device:
-        attendance.device_digest = device
-    return attendance
+    if signer.user_id is None and find_user_by_email(signer.email) is not None:
+        raise RegisterError("This email address belongs to a Lightbox account: sign in, then sign the "
+                            "register with one tap", field="email")
+    attendance, created = _insert(register.meeting, signer, SignedBy.SELF, AttendanceStatus.PRESENT, device=device)
+    if not created and not attendance.is_present:
+        attendance.status, attendance.signed_at = AttendanceStatus.PRESENT, utcnow()
+    if not created and signer.user_id is not None and attendance.signed_by == SignedBy.BY_HAND:
+        _take_details(attendance, signer)
+        attendance.signed_by, attendance.device_digest = SignedBy.SELF, device
+    return attendance, created
 
 
 def add_by_hand(meeting: Meeting, signer: Signer, by: User, status: AttendanceStatus) -> Attendance:
     """The chair or minute-taker's entry: from the paper sheet, or an apology. Open or closed register."""
-    attendance = _insert(meeting, signer, SignedBy.BY_HAND, status, added_by=by)
-    if status is AttendanceStatus.APOLOGIES and attendance.is_present:
-        raise RegisterError(f"{attendance.name} is already on the register as present")
+    attendance, created = _insert(meeting, signer, SignedBy.BY_HAND, status, added_by=by)
+    if not created:
+        if attendance.is_present:
+            raise RegisterError(f"{attendance.name} is already on the register as present")
+        if status is AttendanceStatus.APOLOGIES:
+            raise RegisterError(f"{attendance.name}'s apologies are already recorded")
+        attendance.status, attendance.signed_at = AttendanceStatus.PRESENT, utcnow()
     audit.record("register.added_by_hand", meeting, attendance_id=attendance.id, status=status.value)
     return attendance
 
 
+def _take_details(attendance: Attendance, signer: Signer) -> None:
+    for field in ("name", "email", "profession", "professional_body", "registration_number", "site_name"):
+        setattr(attendance, field, getattr(signer, field))
+
+
 def _insert(meeting: Meeting, signer: Signer, signed_by: SignedBy, status: AttendanceStatus,
-            device: str | None = None, added_by: User | None = None) -> Attendance:
-    """Insert the signature in a savepoint; when the database says this person is on the register already
-    (however many sign at the same moment, it takes one), return that entry instead."""
+            device: str | None = None, added_by: User | None = None) -> tuple[Attendance, bool]:
+    """The person's entry, and whether this call made it. INSERT ... ON CONFLICT DO NOTHING, so however many
+    sign at the same moment the database keeps one, and nobody's transaction fails on the way."""
     key = person_key(signer.user_id, signer.email, signer.name)
-    entry = Attendance(
-        meeting_id=meeting.id, user_id=signer.user_id, person_key=key, status=status, signed_by=signed_by,
-        added_by_id=added_by.id if added_by else None, name=signer.name, email=signer.email,
-        profession=signer.profession, professional_body=signer.professional_body,
-        registration_number=signer.registration_number, site_name=signer.site_name, device_digest=device,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(entry)
-        return entry
-    except IntegrityError:
-        existing = db.session.scalar(select(Attendance).where(
-            Attendance.meeting_id == meeting.id, Attendance.person_key == key))
-        if existing is None:  # the clash was a certificate number (60 random bits): try once more
-            return _insert(meeting, signer, signed_by, status, device, added_by)
-        if status is AttendanceStatus.PRESENT and not existing.is_present:
-            existing.status, existing.signed_at = AttendanceStatus.PRESENT, utcnow()
-        return existing
+    values = {
+        "meeting_id": meeting.id, "user_id": signer.user_id, "person_key": key, "status": status,
+        "signed_by": signed_by, "added_by_id": added_by.id if added_by else None, "name": signer.name,
+        "email": signer.email, "profession": signer.profession, "professional_body": signer.professional_body,
+        "registration_number": signer.registration_number, "site_name": signer.site_name, "device_digest": device,
+    }
+    dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    made = db.session.execute(
+        dialect_insert(Attendance).values(**values)
+        .on_conflict_do_nothing(index_elements=["meeting_id", "person_key"]).returning(Attendance.id)
+    ).scalar()
+    entry = db.session.scalar(select(Attendance).where(Attendance.meeting_id == meeting.id,
+                                                       Attendance.person_key == key))
+    return entry, made is not None
 
 
 def remove(attendance: Attendance) -> None:

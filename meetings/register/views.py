@@ -5,20 +5,20 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import date
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from meetings import audit, device
 from meetings.cases import access
 from meetings.extensions import db, limiter
 from meetings.live import broadcast
 from meetings.live import service as live
+from meetings.live.views import state_by_code_or_404
 from meetings.models import (
-    Attendance, AttendanceStatus, Evaluation, LiveState, Meeting, Profession, User,
+    Attendance, AttendanceStatus, Evaluation, Meeting, Profession, User,
 )
 from meetings.pdf import render_pdf
 from meetings.register import certificates, cpd, presence, service
@@ -27,6 +27,8 @@ from meetings.web import external_url, format_datetime, is_htmx, local_time
 
 bp = Blueprint("register", __name__)
 bp.app_template_filter("credits")(service.format_credits)
+bp.app_template_filter("duration")(service.format_duration)
+bp.app_template_filter("profession")(lambda value: Profession(value).label)
 
 
 def _pdf_response(pdf: bytes, filename: str, inline: bool = False) -> Response:
@@ -37,13 +39,6 @@ def _pdf_response(pdf: bytes, filename: str, inline: bool = False) -> Response:
 
 # --- the attendee, on a phone -------------------------------------------------------------------
 
-def _state_by_code_or_404(code: str) -> LiveState:
-    state = live.by_join_code(code)
-    if state is None:
-        abort(404)
-    return state
-
-
 def _presence_refused(_response) -> bool:
     return g.get("presence_refused", False)
 
@@ -51,32 +46,33 @@ def _presence_refused(_response) -> bool:
 @bp.route("/j/<code>/sign", methods=["GET", "POST"])
 # A room's phones share the hospital's one address, so only what guessing looks like is counted: wrong
 # presence codes (per room), and join codes that find nothing. A typo in a GMC number costs nothing.
-@limiter.limit("30 per minute", methods=["POST"], per_method=True, deduct_when=_presence_refused,
+@limiter.limit("60 per minute", methods=["POST"], per_method=True, deduct_when=_presence_refused,
                key_func=lambda: f"{get_remote_address()}:{request.view_args.get('code', '')}")
 @limiter.limit("30 per minute", methods=["GET"], per_method=True,
                deduct_when=lambda response: response.status_code == 404)
 def sign(code: str):
     """Sign the register: one tap for a signed-in member, the guest form for anyone else. Never lists who
     else has signed."""
-    state = _state_by_code_or_404(code)
+    state = state_by_code_or_404(code)
     meeting = state.meeting
-    register = service.register_of(meeting)
+    register = service.peek(meeting)
     member = current_user if current_user.is_authenticated else None
     form_class = PresenceForm if member else GuestForm
     form = form_class(presence_required=register.presence_required)
     token, new = device.token()
-    status, error = 200, None
-    if request.method == "POST" and register.is_open and form.validate_on_submit():
+    error = None
+    if request.method == "POST" and form.validate_on_submit():
         if member:
             signer = service.Signer.member(member)
         else:
             signer = service.Signer.guest(form.name.data, form.email.data, form.profession.data,
                                           form.professional_body.data, form.registration_number.data, form.site.data)
         try:
-            service.sign(register, signer, form.presence_code.data if "presence_code" in form else None,
-                         device.digest(token))
+            _, created = service.sign(register, signer, form.presence_code.data if "presence_code" in form else None,
+                                      device.digest(token))
             db.session.commit()
-            return device.remember(redirect(url_for("register.signed", code=code), code=303), token, new)
+            done = url_for("register.signed", code=code, **({} if created or member else {"already": 1}))
+            return device.remember(redirect(done, code=303), token, new)
         except service.RegisterError as refused:
             db.session.rollback()
             if refused.field:
@@ -84,12 +80,9 @@ def sign(code: str):
                 g.presence_refused = refused.field == "presence_code"
             else:
                 error = str(refused)
-    if request.method == "POST":
-        status = 422
-    db.session.commit()  # keeps the register made on first use
     page = render_template("register/sign.html", meeting=meeting, code=code, register=register, form=form,
-                           member=member, error=error, professions=list(Profession))
-    return device.remember(Response(page, status), token, new)
+                           member=member, error=error)
+    return device.remember(Response(page, 422 if request.method == "POST" else 200), token, new)
 
 
 @bp.get("/j/<code>/signed")
@@ -97,26 +90,29 @@ def sign(code: str):
 def signed(code: str):
     """This device's (or this member's) signatures, their certificates once the register closes, and the
     evaluation."""
-    state = _state_by_code_or_404(code)
-    meeting = state.meeting
-    mine = service.signed_on(meeting, device.current_digest(), current_user)
+    meeting = state_by_code_or_404(code).meeting
+    mine = service.signature_on(meeting, device.current_digest(), current_user)
     return render_template("register/signed.html", meeting=meeting, code=code, mine=mine,
-                           status=service.status_of(meeting), attended=service.minutes_attended,
-                           credits=lambda a: service.format_credits(service.credits_for(service.minutes_attended(a))))
+                           status=service.status_of(meeting), minutes=service.minutes_attended,
+                           credits_for=service.credits_for)
 
 
 @bp.route("/j/<code>/evaluate", methods=["GET", "POST"])
 @limiter.limit("30 per minute", deduct_when=lambda response: response.status_code in (403, 404))
 def evaluate(code: str):
     """The anonymous evaluation: one per signature from this device, stored apart from it."""
-    state = _state_by_code_or_404(code)
-    meeting = state.meeting
-    pending = [a for a in service.signed_on(meeting, device.current_digest(), current_user) if not a.evaluated]
+    meeting = state_by_code_or_404(code).meeting
+    mine = service.signature_on(meeting, device.current_digest(), current_user)
     form = EvaluationForm()
-    if not pending:
+    if mine is None or mine.evaluated:
         return render_template("register/evaluate.html", meeting=meeting, code=code, form=None), 403
     if form.validate_on_submit():
-        pending[0].evaluated = True
+        # Claimed in SQL, so a double tap cannot store two evaluations.
+        claimed = db.session.execute(update(Attendance).where(Attendance.id == mine.id, Attendance.evaluated.is_(False))
+                                     .values(evaluated=True).execution_options(synchronize_session=False)).rowcount
+        if not claimed:
+            db.session.rollback()
+            return redirect(url_for("register.signed", code=code, evaluated=1), code=303)
         db.session.add(Evaluation(meeting_id=meeting.id, usefulness=int(form.usefulness.data),
                                   change_practice=form.change_practice.data, best=(form.best.data or "").strip(),
                                   improve=(form.improve.data or "").strip()))
@@ -127,11 +123,10 @@ def evaluate(code: str):
 
 
 def _may_download(attendance: Attendance) -> bool:
-    if current_user.is_authenticated and (
-            attendance.user_id == current_user.id or access.can_see_register(current_user, attendance.meeting)):
+    """Its attendee (their account, or the device whose latest signature it is) and those who see the register."""
+    if current_user.is_authenticated and access.can_see_register(current_user, attendance.meeting):
         return True
-    digest = device.current_digest()
-    return digest is not None and attendance.device_digest == digest
+    return service.signature_on(attendance.meeting, device.current_digest(), current_user) == attendance
 
 
 @bp.get("/certificates/<number>.pdf")
@@ -159,7 +154,7 @@ def verify(number: str):
 
 def _register_page(meeting: Meeting, status: int = 200, by_hand: ByHandForm | None = None,
                    times_errors: dict | None = None, error: str | None = None):
-    register = service.register_of(meeting)
+    register = service.peek(meeting)
     state = live.state_of(meeting)
     db.session.commit()
     rows = service.entries(meeting)
@@ -169,13 +164,18 @@ def _register_page(meeting: Meeting, status: int = 200, by_hand: ByHandForm | No
         present=[r for r in rows if r.is_present], apologies=[r for r in rows if not r.is_present],
         by_hand=by_hand or _by_hand_form(meeting, formdata=None), times_errors=times_errors or {},
         error=error, can_keep=access.can_take_notes(current_user, meeting),
-        can_run=access.can_run(current_user, meeting), code=presence.current_code(register),
+        can_run=access.can_run(current_user, meeting),
+        code=presence.current_code(register) if register.is_open and register.presence_required else None,
         sign_url=external_url("register.sign", code=state.join_code), summary=_evaluation_summary(evaluations),
-        attended=service.minutes_attended, credits_for=service.credits_for, fmt_credits=service.format_credits,
-        duration=service.format_duration, unapproved=certificates.unapproved_learning(meeting),
+        **_entry_helpers(), unapproved=certificates.unapproved_learning(meeting),
         emailed=sum(1 for r in rows if r.is_present and r.certificate_emailed_at),
         with_email=sum(1 for r in rows if r.is_present and r.email),
     ), status
+
+
+def _entry_helpers() -> dict:
+    """What a row of the register (register/_entry.html) computes with."""
+    return {"span": service.attended_span, "minutes": service.minutes_attended, "credits_for": service.credits_for}
 
 
 def _by_hand_form(meeting: Meeting, **kwargs) -> ByHandForm:
@@ -261,9 +261,11 @@ def add_by_hand(meeting_id: int):
         entry = service.add_by_hand(meeting, signer, current_user, AttendanceStatus(form.status.data))
     except service.RegisterError as refused:
         db.session.rollback()
-        form.name.errors = [str(refused)]
+        (form.member_id if form.member_id.data else form.name).errors = [str(refused)]
         return _register_page(meeting, 422, by_hand=form)
     db.session.commit()
+    if service.peek(meeting).is_closed:
+        certificates.email_after_closing(meeting)  # added after closing: their certificate goes now
     return redirect(url_for("register.register_page", meeting_id=meeting.id) + f"#entry-{entry.id}", code=303)
 
 
@@ -285,7 +287,11 @@ def set_times(meeting_id: int, attendance_id: int):
     if form.validate_on_submit():
         try:
             service.set_times(entry, form.arrived.data or "", form.left.data or "")
+            resend = entry.certificate_emailed_at is not None
+            entry.certificate_emailed_at = None  # the certificate changed: the attendee gets the corrected one
             db.session.commit()
+            if resend or service.peek(meeting).is_closed:
+                certificates.email_after_closing(meeting)
         except service.RegisterError as refused:
             db.session.rollback()
             error = str(refused)
@@ -298,8 +304,7 @@ def set_times(meeting_id: int, attendance_id: int):
     entry = _entry_or_404(meeting, attendance_id)
     return render_template("register/_entry.html", meeting=meeting, row=entry, can_keep=True,
                            times_error=(error, form.arrived.data, form.left.data) if error else None,
-                           saved=not error, attended=service.minutes_attended, credits_for=service.credits_for,
-                           fmt_credits=service.format_credits, duration=service.format_duration), 422 if error else 200
+                           saved=not error, **_entry_helpers()), 422 if error else 200
 
 
 @bp.post("/meetings/<int:meeting_id>/register/<int:attendance_id>/remove")
@@ -352,7 +357,7 @@ def _csv_safe(value) -> str | int:
 @login_required
 def all_certificates(meeting_id: int):
     meeting = access.meeting_or_404(meeting_id, access.can_see_register)
-    if not service.register_of(meeting).is_closed:
+    if not service.peek(meeting).is_closed:
         return _register_page(meeting, 409, error="Close the register first: certificates are made from it")
     present = [row for row in service.entries(meeting) if row.is_present]
     if not present:
@@ -368,8 +373,7 @@ def all_certificates(meeting_id: int):
 @bp.get("/cpd")
 @login_required
 def my_cpd():
-    year = request.args.get("year", type=int)
-    record = cpd.record_of(current_user, year)
+    record = cpd.record_of(current_user, _year())
     return render_template("register/my_cpd.html", record=record)
 
 
@@ -393,9 +397,14 @@ def reflection(attendance_id: int):
 @login_required
 def cpd_pdf():
     """The person's CPD record for a year, with their reflections, for appraisal."""
-    year = request.args.get("year", type=int) or date.today().year
-    record = cpd.record_of(current_user, year)
-    pdf = render_pdf("cpd_record.html", title=f"CPD record {year}: {current_user.name}", record=record,
+    record = cpd.record_of(current_user, _year())
+    pdf = render_pdf("cpd_record.html", title=f"CPD record {record.year}: {current_user.name}", record=record,
                      person=current_user)
-    return _pdf_response(pdf, f"cpd-record-{year}.pdf")
+    return _pdf_response(pdf, f"cpd-record-{record.year}.pdf")
+
+
+def _year() -> int | None:
+    """The year asked for, if it is one a CPD record could have; otherwise this year."""
+    year = request.args.get("year", type=int)
+    return year if year is not None and 2000 <= year <= 2100 else None
 

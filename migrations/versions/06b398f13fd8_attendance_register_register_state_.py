@@ -9,7 +9,17 @@ from alembic import op
 import sqlalchemy as sa
 
 import meetings.models.base
-from meetings.models.attendance import new_certificate_number
+import secrets
+
+
+# Crockford's base 32, as meetings.models.attendance makes them (copied: a migration must not change when
+# the app's code does).
+CERTIFICATE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_certificate_number() -> str:
+    body = "".join(secrets.choice(CERTIFICATE_ALPHABET) for _ in range(12))
+    return f"LB-{body[:4]}-{body[4:8]}-{body[8:]}"
 
 
 # revision identifiers, used by Alembic.
@@ -54,6 +64,7 @@ def upgrade():
         batch_op.add_column(sa.Column('device_digest', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('certificate_number', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('certificate_emailed_at', meetings.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('certificate_claimed_at', meetings.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('evaluated', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('reflection', sa.Text(), server_default='', nullable=False))
         batch_op.add_column(sa.Column('reflection_minutes', sa.Integer(), server_default='0', nullable=False))
@@ -84,6 +95,7 @@ def downgrade():
         batch_op.drop_column('reflection_minutes')
         batch_op.drop_column('reflection')
         batch_op.drop_column('evaluated')
+        batch_op.drop_column('certificate_claimed_at')
         batch_op.drop_column('certificate_emailed_at')
         batch_op.drop_column('certificate_number')
         batch_op.drop_column('device_digest')
