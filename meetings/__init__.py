@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from meetings import config
 from meetings.extensions import csrf, db, limiter, login_manager, migrate
@@ -50,4 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.wsgi_app = FollowerPolls(app.wsgi_app, follower_engine(app.config["SQLALCHEMY_DATABASE_URI"]),
                                   app.config["LIVE_VERSION_CACHE_SECONDS"])
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer every request comes from it: rate limits must see the client's address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])
     return app

@@ -108,11 +108,13 @@ class TimesForm(FlaskForm):
     left = StringField("Left at", description="Empty: to the end", validators=[Optional(), Length(max=5)])
 
 
+USEFULNESS = {5: "Very useful", 4: "Useful", 3: "Somewhat useful", 2: "Not very useful", 1: "Not useful"}
+
+
 class EvaluationForm(FlaskForm):
     usefulness = RadioField(
         "How useful was this meeting to your practice?",
-        choices=[SelectChoice("5", "Very useful"), SelectChoice("4", "Useful"), SelectChoice("3", "Somewhat useful"),
-                 SelectChoice("2", "Not very useful"), SelectChoice("1", "Not useful")],
+        choices=[SelectChoice(str(score), label) for score, label in USEFULNESS.items()],
         validators=[InputRequired("Choose how useful the meeting was")],
     )
     change_practice = RadioField(

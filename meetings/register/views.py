@@ -22,7 +22,9 @@ from meetings.models import (
 )
 from meetings.pdf import render_pdf
 from meetings.register import certificates, cpd, presence, service
-from meetings.register.forms import ByHandForm, EvaluationForm, GuestForm, PresenceForm, ReflectionForm, TimesForm
+from meetings.register.forms import (
+    USEFULNESS, ByHandForm, EvaluationForm, GuestForm, PresenceForm, ReflectionForm, TimesForm,
+)
 from meetings.web import external_url, format_datetime, is_htmx, local_time
 
 bp = Blueprint("register", __name__)
@@ -190,7 +192,7 @@ def _evaluation_summary(evaluations: list[Evaluation]) -> dict:
     return {
         "count": len(evaluations),
         "mean": sum(e.usefulness for e in evaluations) / len(evaluations) if evaluations else None,
-        "usefulness": [(score, usefulness[score]) for score in (5, 4, 3, 2, 1)],
+        "usefulness": [(label, usefulness[score]) for score, label in USEFULNESS.items()],
         "change": Counter(e.change_practice for e in evaluations),
         "best": [e.best for e in evaluations if e.best],
         "improve": [e.improve for e in evaluations if e.improve],
