@@ -23,6 +23,8 @@ bench: install
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/anonymise.py
 	$(BIN)/python bench/live_poll.py
+	$(BIN)/python bench/sign_in_burst.py
+	$(BIN)/python bench/certificates.py
 
 install: system $(VENV)/.installed static/vendor/.installed
 
