@@ -22,48 +22,25 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from bench.serving import Gunicorn, fresh_postgres, postgres_answers  # noqa: E402
 from meetings import create_app, demo  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.live import broadcast, service  # noqa: E402
 from meetings.models import Meeting, MeetingStatus  # noqa: E402
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-POSTGRES_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/lightbox_bench"
 FOLLOWERS, POLL_SECONDS = 5000, 2.0
 TARGET_RPS = FOLLOWERS / POLL_SECONDS
-
-
-def postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-def fresh_postgres() -> str:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS lightbox_bench WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE lightbox_bench"))
-    engine.dispose()
-    return POSTGRES_BENCH
 
 
 def seed_live_meeting(database_url: str) -> tuple[str, int]:
@@ -84,36 +61,6 @@ def seed_live_meeting(database_url: str) -> tuple[str, int]:
             code, version = state.join_code, state.version
         db.engine.dispose()
     return code, version
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    def __init__(self, target: str, env: dict, workers: int, threads: int):
-        self.port = free_port()
-        command = [str(ROOT / ".venv" / "bin" / "gunicorn"), target, "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-                   "--keep-alive", "5", "--log-level", "warning", "--no-control-socket"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def wait(self, path: str) -> None:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.base + path, timeout=1)
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer {path}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

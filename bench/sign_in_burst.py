@@ -33,8 +33,6 @@ import os
 import random
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
+from bench.serving import Gunicorn, fresh_postgres, postgres_answers  # noqa: E402
 from meetings import create_app, demo  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.live import service as live  # noqa: E402
@@ -58,27 +57,8 @@ from meetings.models import Meeting, MeetingStatus  # noqa: E402
 from meetings.register import presence  # noqa: E402
 from meetings.register import service as registers  # noqa: E402
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-POSTGRES_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/lightbox_bench"
 P95_TARGET_MS = 300
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-def fresh_postgres() -> str:
-    engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS lightbox_bench WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE lightbox_bench"))
-    engine.dispose()
-    return POSTGRES_BENCH
 
 
 def seed_open_register(database_url: str) -> tuple[str, str, int]:
@@ -103,50 +83,6 @@ def seed_open_register(database_url: str) -> tuple[str, str, int]:
             code, presence_code, meeting_id = state.join_code, presence.current_code(register), meeting.id
         db.engine.dispose()
     return code, presence_code, meeting_id
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    """gunicorn serving `target`; its error log (warnings and up, tracebacks included) goes to `log`."""
-
-    def __init__(self, target: str, env: dict, workers: int, threads: int, log: Path):
-        self.port = free_port()
-        self.log = log
-        command = [str(ROOT / ".venv" / "bin" / "gunicorn"), target, "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-                   "--keep-alive", "5", "--backlog", "2048", "--log-level", "warning", "--no-control-socket",
-                   "--error-logfile", str(log)]
-        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def wait(self, path: str) -> None:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.base + path, timeout=1)
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer {path}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def errors(self) -> list[str]:
-        """What the workers logged: application errors with their tracebacks, timeouts, crashed workers."""
-        if not self.log.exists():
-            return []
-        lines = self.log.read_text(errors="replace").splitlines()
-        # The arbiter's own start and stop notices are not errors.
-        return [line for line in lines if line.strip() and not re.search(
-            r"\[INFO\]|Handling signal|Shutting down|Worker exiting|Booting worker|Listening at|Using worker|"
-            r"Starting gunicorn", line)]
 
 
 @dataclass
@@ -267,7 +203,8 @@ def run_database(name: str, database_url: str, args, workdir: Path) -> tuple[dic
     before = count_rows(database_url, meeting_id)
     env = {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "RATELIMIT_STORAGE_URI": "memory://",
            "CERTIFICATES_IN_BACKGROUND": "false", "MAIL_OUTBOX": str(workdir / "outbox")}
-    server = Gunicorn("app:app", env, args.workers, args.threads, workdir / f"gunicorn-{name}.log")
+    server = Gunicorn("app:app", env, args.workers, args.threads, workdir / f"gunicorn-{name}.log",
+                      extra=("--backlog", "2048"))
     try:
         server.wait(f"/j/{code}/sign")
         with ThreadPoolExecutor(16) as pool:

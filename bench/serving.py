@@ -1,0 +1,81 @@
+"""What the benchmarks that serve Lightbox share: a fresh PostgreSQL database, free ports, and gunicorn."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+POSTGRES_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/lightbox_bench"
+
+
+def postgres_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def fresh_postgres() -> str:
+    """An empty `lightbox_bench` database (left in place afterwards, remade by the next run)."""
+    engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS lightbox_bench WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE lightbox_bench"))
+    engine.dispose()
+    return POSTGRES_BENCH
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving `target` (gthread workers, no control socket, so several can run at once); with a
+    `log`, its error log (warnings and up, tracebacks included) goes there."""
+
+    def __init__(self, target: str, env: dict, workers: int, threads: int, log: Path | None = None,
+                 extra: tuple[str, ...] = ()):
+        self.port = free_port()
+        self.log = log
+        command = [str(ROOT / ".venv" / "bin" / "gunicorn"), target, "--bind", f"127.0.0.1:{self.port}",
+                   "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+                   "--keep-alive", "5", "--log-level", "warning", "--no-control-socket", *extra]
+        if log is not None:
+            command += ["--error-logfile", str(log)]
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def wait(self, path: str) -> None:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + path, timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer {path}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def errors(self) -> list[str]:
+        """What the workers logged: application errors with their tracebacks, timeouts, crashed workers."""
+        if self.log is None or not self.log.exists():
+            return []
+        lines = self.log.read_text(errors="replace").splitlines()
+        # The arbiter's own start and stop notices are not errors.
+        return [line for line in lines if line.strip() and not re.search(
+            r"\[INFO\]|Handling signal|Shutting down|Worker exiting|Booting worker|Listening at|Using worker|"
+            r"Starting gunicorn", line)]
