@@ -58,6 +58,12 @@ def today_local() -> date:
     return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """A PDF to download; never cached, as it names people."""
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
 def png_response(png: bytes) -> Response:
     """An image that may change (new redaction boxes): revalidated each time, answered 304 when unchanged."""
     response = Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-cache"})

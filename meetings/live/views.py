@@ -65,7 +65,7 @@ def _register_context(state: LiveState, projector: bool = False) -> dict:
         "register": register, "register_key": registers.room_key(meeting, with_count=not projector),
         "attendance": registers.present_count(meeting), "sign_url": sign_url,
         "short_sign_url": sign_url.split("://", 1)[-1],
-        "presence_code": presence.current_code(register) if register.is_open and register.presence_required else None,
+        "presence_code": presence.shown(register),
     }
 
 

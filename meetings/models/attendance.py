@@ -68,6 +68,11 @@ class Register(Base):
         """Closed after being open: certificates are ready."""
         return self.closed_at is not None
 
+    @property
+    def status(self) -> str:
+        """"unopened", "open" or "closed"."""
+        return "unopened" if self.opened_at is None else "open" if self.is_open else "closed"
+
 
 class Attendance(Base):
     __tablename__ = "attendance"

@@ -177,9 +177,12 @@ def _send(attendance: Attendance, outcomes: tuple[str, ...]) -> None:
     mail.send(message)
 
 
-def email_after_closing(meeting: Meeting) -> None:
-    """Send the certificates once the register's closing is committed: in the background unless configured
-    otherwise, so the chair's page comes straight back."""
+def email_if_closed(meeting: Meeting) -> None:
+    """Once a change to a closed register is committed (closing it, a late addition, corrected times), send
+    the certificates it left unsent: in the background unless configured otherwise, so the chair's page comes
+    straight back."""
+    if not service.peek(meeting).is_closed:
+        return
     if not current_app.config["CERTIFICATES_IN_BACKGROUND"]:
         email_unsent(meeting)
         return

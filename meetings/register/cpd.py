@@ -74,6 +74,6 @@ def record_of(user: User, year: int | None = None) -> CpdRecord:
         minutes = service.minutes_attended(attendance)
         entries.append(CpdEntry(
             attendance=attendance, minutes=minutes, credits=service.credits_for(minutes),
-            certificate_ready=service.status_of(attendance.meeting) == "closed",
+            certificate_ready=service.peek(attendance.meeting).is_closed,
         ))
     return CpdRecord(year=year, years=years, entries=entries)

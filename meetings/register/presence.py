@@ -28,6 +28,11 @@ def current_code(register: Register, now: float | None = None) -> str:
     return code_for(register, window(now))
 
 
+def shown(register: Register) -> str | None:
+    """The code the screens show now; None while the register is not open or asks for no code."""
+    return current_code(register) if register.is_open and register.presence_required else None
+
+
 def accepts(register: Register, typed: str | None, now: float | None = None) -> bool:
     """The current code and the previous one are good: someone who read it just before it changed has time
     to type it."""

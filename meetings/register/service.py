@@ -99,18 +99,14 @@ def close_register(register: Register) -> None:
 
 def status_of(meeting: Meeting) -> str:
     """"unopened", "open" or "closed"."""
-    register = peek(meeting)
-    if register.opened_at is None:
-        return "unopened"
-    return "open" if register.is_open else "closed"
+    return peek(meeting).status
 
 
 def room_key(meeting: Meeting, with_count: bool = True) -> str:
     """What the console (`with_count`) and the projector show of the register: while it is unchanged they
-    need no new copy. The presence code's window is in it, so the screen follows the code as it changes."""
+    need no new copy. The presence code shown is in it, so the screen follows the code as it changes."""
     register = peek(meeting)
-    showing_code = register.is_open and register.presence_required
-    key = f"{status_of(meeting)}.{int(showing_code)}.{presence.window() if showing_code else ''}"
+    key = f"{register.status}.{presence.shown(register) or ''}"
     return f"{key}.{present_count(meeting)}" if with_count else key
 
 
@@ -245,6 +241,7 @@ def set_times(attendance: Attendance, arrived: str, left: str) -> None:
         raise RegisterError("The departure time must be after the arrival time")
     attendance.arrived_at = None if arrived_at == meeting.starts_at else arrived_at
     attendance.left_at = None if left_at == meeting.ends_at else left_at
+    attendance.certificate_emailed_at = None  # the certificate changed: the attendee gets the corrected one
     audit.record("register.times", meeting, attendance_id=attendance.id)
 
 

@@ -25,18 +25,12 @@ from meetings.register import certificates, cpd, presence, service
 from meetings.register.forms import (
     USEFULNESS, ByHandForm, EvaluationForm, GuestForm, PresenceForm, ReflectionForm, TimesForm,
 )
-from meetings.web import external_url, format_datetime, is_htmx, local_time
+from meetings.web import external_url, format_datetime, is_htmx, local_time, pdf_response
 
 bp = Blueprint("register", __name__)
 bp.app_template_filter("credits")(service.format_credits)
 bp.app_template_filter("duration")(service.format_duration)
 bp.app_template_filter("profession")(lambda value: Profession(value).label)
-
-
-def _pdf_response(pdf: bytes, filename: str, inline: bool = False) -> Response:
-    disposition = "inline" if inline else "attachment"
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 
 # --- the attendee, on a phone -------------------------------------------------------------------
@@ -138,7 +132,7 @@ def certificate(number: str):
     attendance = certificates.by_number(number)
     if attendance is None or not _may_download(attendance):
         abort(404)
-    return _pdf_response(certificates.certificates_pdf([attendance]), certificates.filename(attendance))
+    return pdf_response(certificates.certificates_pdf([attendance]), certificates.filename(attendance))
 
 
 @bp.get("/verify/<number>")
@@ -167,7 +161,7 @@ def _register_page(meeting: Meeting, status: int = 200, by_hand: ByHandForm | No
         by_hand=by_hand or _by_hand_form(meeting, formdata=None), times_errors=times_errors or {},
         error=error, can_keep=access.can_take_notes(current_user, meeting),
         can_run=access.can_run(current_user, meeting),
-        code=presence.current_code(register) if register.is_open and register.presence_required else None,
+        code=presence.shown(register),
         sign_url=external_url("register.sign", code=state.join_code), summary=_evaluation_summary(evaluations),
         **_entry_helpers(), unapproved=certificates.unapproved_learning(meeting),
         emailed=sum(1 for r in rows if r.is_present and r.certificate_emailed_at),
@@ -234,8 +228,7 @@ def register_action(meeting_id: int, action: str):
         return _register_page(meeting, 409, error=str(refused))
     broadcast.publish(state)
     db.session.commit()
-    if action == "close":
-        certificates.email_after_closing(meeting)
+    certificates.email_if_closed(meeting)
     if is_htmx():
         return Response(status=204, headers={"HX-Trigger": "lightbox:refresh"})
     back = url_for("live.console", meeting_id=meeting.id) if request.form.get("back") == "console" \
@@ -266,8 +259,7 @@ def add_by_hand(meeting_id: int):
         (form.member_id if form.member_id.data else form.name).errors = [str(refused)]
         return _register_page(meeting, 422, by_hand=form)
     db.session.commit()
-    if service.peek(meeting).is_closed:
-        certificates.email_after_closing(meeting)  # added after closing: their certificate goes now
+    certificates.email_if_closed(meeting)  # added after closing: their certificate goes now
     return redirect(url_for("register.register_page", meeting_id=meeting.id) + f"#entry-{entry.id}", code=303)
 
 
@@ -289,11 +281,8 @@ def set_times(meeting_id: int, attendance_id: int):
     if form.validate_on_submit():
         try:
             service.set_times(entry, form.arrived.data or "", form.left.data or "")
-            resend = entry.certificate_emailed_at is not None
-            entry.certificate_emailed_at = None  # the certificate changed: the attendee gets the corrected one
             db.session.commit()
-            if resend or service.peek(meeting).is_closed:
-                certificates.email_after_closing(meeting)
+            certificates.email_if_closed(meeting)  # the corrected certificate
         except service.RegisterError as refused:
             db.session.rollback()
             error = str(refused)
@@ -366,7 +355,7 @@ def all_certificates(meeting_id: int):
         return _register_page(meeting, 409, error="Nobody has signed the register yet")
     audit.record("register.certificates", meeting, count=len(present))
     db.session.commit()
-    return _pdf_response(certificates.certificates_pdf(present),
+    return pdf_response(certificates.certificates_pdf(present),
                          f"cpd-certificates-{local_time(meeting.starts_at):%Y-%m-%d}-meeting-{meeting.id}.pdf")
 
 
@@ -402,7 +391,7 @@ def cpd_pdf():
     record = cpd.record_of(current_user, _year())
     pdf = render_pdf("cpd_record.html", title=f"CPD record {record.year}: {current_user.name}", record=record,
                      person=current_user)
-    return _pdf_response(pdf, f"cpd-record-{record.year}.pdf")
+    return pdf_response(pdf, f"cpd-record-{record.year}.pdf")
 
 
 def _year() -> int | None:
