@@ -30,14 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-
-from bench.serving import Gunicorn, fresh_postgres, postgres_answers  # noqa: E402
-from meetings import create_app, demo  # noqa: E402
+from bench.serving import Gunicorn, demo_meeting, fresh_postgres, postgres_answers  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.live import broadcast, service  # noqa: E402
-from meetings.models import Meeting, MeetingStatus  # noqa: E402
 
 FOLLOWERS, POLL_SECONDS = 5000, 2.0
 TARGET_RPS = FOLLOWERS / POLL_SECONDS
@@ -45,22 +40,13 @@ TARGET_RPS = FOLLOWERS / POLL_SECONDS
 
 def seed_live_meeting(database_url: str) -> tuple[str, int]:
     """Demo data with its upcoming meeting started; returns the join code and the state's version."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
-    with app.app_context():
-        upgrade()
-        with app.test_request_context():
-            demo.seed()
-            db.session.commit()
-            meeting = db.session.scalar(select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED)
-                                        .order_by(Meeting.starts_at))
-            state = service.state_of(meeting)
-            service.start(state)
-            service.step(state, +1)  # the second case: approved, so the fragment carries a whole case
-            broadcast.publish(state)
-            db.session.commit()
-            code, version = state.join_code, state.version
-        db.engine.dispose()
-    return code, version
+    with demo_meeting(database_url) as meeting:
+        state = service.state_of(meeting)
+        service.start(state)
+        service.step(state, +1)  # the second case: approved, so the fragment carries a whole case
+        broadcast.publish(state)
+        db.session.commit()
+        return state.join_code, state.version
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

@@ -7,9 +7,16 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, select, text
+
+from meetings import create_app, demo
+from meetings.extensions import db
+from meetings.models import Meeting, MeetingStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -32,6 +39,25 @@ def fresh_postgres() -> str:
         conn.execute(text("CREATE DATABASE lightbox_bench"))
     engine.dispose()
     return POSTGRES_BENCH
+
+
+@contextmanager
+def demo_meeting(database_url: str) -> Iterator[Meeting]:
+    """The demo data seeded into `database_url`, and its upcoming meeting to set up; commits on the way out.
+
+    Inside a request context: demo.seed and the audit records of live and register changes read the
+    signed-in user.
+    """
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        with app.test_request_context():
+            demo.seed()
+            db.session.commit()
+            yield db.session.scalar(select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED)
+                                    .order_by(Meeting.starts_at))
+            db.session.commit()
+        db.engine.dispose()
 
 
 def free_port() -> int:

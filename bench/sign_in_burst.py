@@ -46,14 +46,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.serving import Gunicorn, fresh_postgres, postgres_answers  # noqa: E402
-from meetings import create_app, demo  # noqa: E402
+from bench.serving import Gunicorn, demo_meeting, fresh_postgres, postgres_answers  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.live import service as live  # noqa: E402
-from meetings.models import Meeting, MeetingStatus  # noqa: E402
 from meetings.register import presence  # noqa: E402
 from meetings.register import service as registers  # noqa: E402
 
@@ -64,25 +61,15 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def seed_open_register(database_url: str) -> tuple[str, str, int]:
     """Demo data with the upcoming meeting's register open; returns its join code, the presence code now,
     and the meeting's id."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
-    with app.app_context():
-        upgrade()
-        # A request context: demo.seed and open_register's audit record read flask_login's current_user.
-        with app.test_request_context():
-            demo.seed()
-            db.session.commit()
-            meeting = db.session.scalar(select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED)
-                                        .order_by(Meeting.starts_at))
-            state = live.state_of(meeting)
-            register = registers.register_of(meeting)
-            registers.open_register(register)
-            db.session.commit()
-            assert register.presence_required
-            # The code changes every PRESENCE_CODE_MINUTES and the previous one is accepted too, so the code
-            # read now stays good for the whole burst.
-            code, presence_code, meeting_id = state.join_code, presence.current_code(register), meeting.id
-        db.engine.dispose()
-    return code, presence_code, meeting_id
+    with demo_meeting(database_url) as meeting:
+        state = live.state_of(meeting)
+        register = registers.register_of(meeting)
+        registers.open_register(register)
+        db.session.commit()
+        assert register.presence_required
+        # The code changes every PRESENCE_CODE_MINUTES and the previous one is accepted too, so the code
+        # read now stays good for the whole burst.
+        return state.join_code, presence.current_code(register), meeting.id
 
 
 @dataclass

@@ -259,23 +259,19 @@ def _attendance(people, meetings) -> None:
                     arrived_at=meeting.starts_at + timedelta(minutes=30) if number == len(signers) - 1 else None,
                     certificate_emailed_at=meeting.ends_at,
                 ))
-        guest_email = "locum.reporter@insourcing.example.org"
-        key = person_key(None, guest_email)
-        if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
-            db.session.add(Attendance(
-                meeting_id=meeting.id, person_key=key, name="Dr Oskar Lindqvist", email=guest_email,
-                profession=Profession.CONSULTANT_RADIOLOGIST, professional_body=ProfessionalBody.GMC,
-                registration_number="7100042", site_name="Insourced reporting service",
-                signed_at=meeting.starts_at + timedelta(minutes=7), certificate_emailed_at=meeting.ends_at,
-            ))
-        apology_email = "trainee.visitor@deanery.example.org"
-        key = person_key(None, apology_email)
-        if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
-            db.session.add(Attendance(
-                meeting_id=meeting.id, person_key=key, name="Dr Maren Solberg", email=apology_email,
-                profession=Profession.TRAINEE_RADIOLOGIST, status=AttendanceStatus.APOLOGIES,
-                signed_by=SignedBy.BY_HAND, site_name="Regional training programme",
-            ))
+        guests = [
+            {"name": "Dr Oskar Lindqvist", "email": "locum.reporter@insourcing.example.org",
+             "profession": Profession.CONSULTANT_RADIOLOGIST, "professional_body": ProfessionalBody.GMC,
+             "registration_number": "7100042", "site_name": "Insourced reporting service",
+             "signed_at": meeting.starts_at + timedelta(minutes=7), "certificate_emailed_at": meeting.ends_at},
+            {"name": "Dr Maren Solberg", "email": "trainee.visitor@deanery.example.org",
+             "profession": Profession.TRAINEE_RADIOLOGIST, "status": AttendanceStatus.APOLOGIES,
+             "signed_by": SignedBy.BY_HAND, "site_name": "Regional training programme"},
+        ]
+        for guest in guests:
+            key = person_key(None, guest["email"])
+            if _one(Attendance, meeting_id=meeting.id, person_key=key) is None:
+                db.session.add(Attendance(meeting_id=meeting.id, person_key=key, **guest))
         if _one(Evaluation, meeting_id=meeting.id) is None:
             for usefulness, change, best, improve in DEMO_EVALUATIONS:
                 db.session.add(Evaluation(meeting_id=meeting.id, usefulness=usefulness, change_practice=change,
