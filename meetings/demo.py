@@ -17,7 +17,7 @@ from meetings.cases import review
 from meetings.cases.images import check_upload
 from meetings.extensions import db
 from meetings.models import (
-    Action, ActionPriority, ActionStatus, Attendance, AttendanceStatus, Case, CaseIdentifiers, CaseImage, CaseKind,
+    Action, ActionEvent, ActionPriority, ActionStatus, Attendance, AttendanceStatus, Case, CaseIdentifiers, CaseImage, CaseKind,
     CaseStatus, Evaluation, Meeting, MeetingStatus, Minutes, MinutesStatus, Modality, Profession, ProfessionalBody,
     Register, Role, SignedBy, Site, User, person_key,
 )
@@ -290,16 +290,30 @@ def _actions(people, meetings, cases) -> None:
         (1, None, "Circulate the localiser review reminder to all MR reporters",
          "radiographer@northgate.example.org", today + timedelta(days=7), ActionPriority.LOW, ActionStatus.OPEN),
     ]
+    chair = people["chair@northgate.example.org"]
+    risk = people["risk@northgate.example.org"]
     for meeting_index, case_index, text, owner_email, due, priority, status in rows:
-        if _one(Action, description=text) is None:
-            db.session.add(Action(
-                meeting_id=meetings[meeting_index].id,
-                case_id=cases[case_index].id if case_index is not None else None,
-                description=text, owner_id=people[owner_email].id, due_on=due, priority=priority,
-                status=status,
-                closing_note="Checklist updated and briefing held at the sonographers' huddle." if status == ActionStatus.DONE else "",
-                closed_at=meetings[meeting_index].ends_at + timedelta(days=10) if status == ActionStatus.DONE else None,
-            ))
+        if _one(Action, description=text) is not None:
+            continue
+        meeting = meetings[meeting_index]
+        action = Action(
+            meeting=meeting, case=cases[case_index] if case_index is not None else None, description=text,
+            owner=people[owner_email], due_on=due, priority=priority, sites=[meeting.site], created_by_id=chair.id,
+            created_at=meeting.ends_at, history=[ActionEvent(at=meeting.ends_at, by_id=chair.id, by_name=chair.name,
+                                                             to_status=ActionStatus.OPEN, note=f"Agreed at {meeting.title}")],
+        )
+        later = meeting.ends_at + timedelta(days=10)
+        if status == ActionStatus.IN_PROGRESS:
+            action.history.append(ActionEvent(at=later, by_id=action.owner.id, by_name=action.owner.name,
+                                              from_status=ActionStatus.OPEN, to_status=status,
+                                              note="Draft template change sent to the CT lead."))
+        elif status == ActionStatus.DONE:
+            action.closing_note = "Checklist updated and briefing held at the sonographers' huddle."
+            action.closed_at = later
+            action.history.append(ActionEvent(at=later, by_id=risk.id, by_name=risk.name, from_status=ActionStatus.OPEN,
+                                              to_status=status, note=action.closing_note))
+        action.status = status
+        db.session.add(action)
 
 
 def _minutes(meetings) -> None:

@@ -1,10 +1,13 @@
 """Shared web plumbing: template helpers, error pages, htmx detection, one commit per request."""
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, render_template, request, url_for
+from flask import Flask, Response, current_app, render_template, request, stream_with_context, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -61,6 +64,30 @@ def today_local() -> date:
 def pdf_response(pdf: bytes, filename: str) -> Response:
     """A PDF to download; never cached, as it names people."""
     return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
+def csv_safe(value):
+    """Spreadsheets run a cell that starts with = + - or @ as a formula: typed text must not."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_response(header: list[str], rows: Iterable[Iterable], filename: str) -> Response:
+    """A CSV download, streamed a row at a time (a filtered view can run to thousands of rows); `rows` may
+    go on reading the database as it is sent."""
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for batch in ([header], rows):
+            for row in batch:
+                writer.writerow([csv_safe(cell) for cell in row])
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+
+    return Response(stream_with_context(lines()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 

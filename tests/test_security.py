@@ -16,7 +16,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Which roles may use each feature's routes; anything not listed is open to every signed-in role.
 ROUTE_ROLES = {
     "admin.": {Role.ADMIN},
-    "actions.": {Role.ADMIN, Role.CHAIR, Role.RISK},
+    "actions.index": {Role.ADMIN, Role.CHAIR, Role.RISK},
+    "actions.export": {Role.ADMIN, Role.CHAIR, Role.RISK},
     "cases.triage": {Role.ADMIN, Role.CHAIR},
 }
 

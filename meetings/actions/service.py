@@ -1,20 +1,363 @@
-"""Queries over the action register."""
+"""Actions: capture in the meeting, the register's queries, status changes and their history.
+
+Who may do what with an action lives here too; the views only ask.
+"""
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, case, exists, func, or_, select, true
+from sqlalchemy.orm import joinedload
+
+from meetings.anonymise.text import scrub
+from meetings.cases import access, review
 from meetings.extensions import db
-from meetings.models import Action, ActionStatus, Meeting, User
+from meetings.models import (
+    CLOSED_STATUSES, OPEN_STATUSES, Action, ActionEvent, ActionPriority, ActionSite, ActionStatus, Case, Meeting,
+    Modality, Role, Site, User, utcnow,
+)
+from meetings.web import format_datetime
 
 PAGE_SIZE = 50
 
+# Where each status may move, and what a person must say to move it there.
+TRANSITIONS = {
+    ActionStatus.OPEN: (ActionStatus.IN_PROGRESS, ActionStatus.DONE, ActionStatus.CANCELLED),
+    ActionStatus.IN_PROGRESS: (ActionStatus.DONE, ActionStatus.CANCELLED),
+    ActionStatus.DONE: (ActionStatus.OPEN,),
+    ActionStatus.CANCELLED: (ActionStatus.OPEN,),
+}
+MOVE_LABELS = {
+    ActionStatus.IN_PROGRESS: "Start: in progress",
+    ActionStatus.DONE: "Done",
+    ActionStatus.CANCELLED: "Cancel",
+    ActionStatus.OPEN: "Reopen",
+}
+NOTE_REQUIRED = {
+    ActionStatus.DONE: "Say what was done: the evidence that closes this action",
+    ActionStatus.CANCELLED: "Give the reason for cancelling this action",
+    ActionStatus.OPEN: "Say why this action is being reopened",
+}
+PRIORITY_ORDER = case({ActionPriority.HIGH.value: 0, ActionPriority.MEDIUM.value: 1}, value=Action.priority, else_=2)
+SORTS = {
+    "due": (Action.due_on, Action.id),
+    "due_desc": (Action.due_on.desc(), Action.id.desc()),
+    "priority": (PRIORITY_ORDER, Action.due_on, Action.id),
+    "newest": (Action.created_at.desc(), Action.id.desc()),
+    "oldest": (Action.created_at, Action.id),
+}
+SORT_LABELS = {"due": "Due date, soonest first", "due_desc": "Due date, latest first", "priority": "Priority",
+               "newest": "Newest first", "oldest": "Oldest first"}
+STATUS_FILTERS = {"open": "Open or in progress", **{s.value: s.label for s in ActionStatus}, "all": "Any status"}
 
-def open_actions(user: User, page: int = 1):
-    """Open and in-progress actions the person may see, soonest due first, a page at a time."""
-    query = (
-        select(Action)
-        .join(Action.meeting)
-        .where(Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]), Meeting.visible_to(user))
-        .order_by(Action.due_on, Action.id)
+
+class ActionRuleError(Exception):
+    """A change the rules do not allow; `field` names the form field to show it beside."""
+
+    def __init__(self, message: str, field: str = "note"):
+        super().__init__(message)
+        self.field = field
+
+
+class ActionConflict(Exception):
+    """Someone changed the action after this person's copy was loaded; nothing was saved."""
+
+    def __init__(self, action: Action):
+        super().__init__(f"{action.reference} was changed by someone else while you were looking at it")
+        self.action = action
+
+
+# --- who may do what ----------------------------------------------------------------------------
+
+def visible_to(user: User):
+    """Which actions a person sees: those of meetings they see, those that apply to their site or the whole
+    network, and their own."""
+    if user.has_role(Role.ADMIN):
+        return true()
+    applies_here = exists().where(ActionSite.action_id == Action.id, ActionSite.site_id == user.home_site_id)
+    return or_(Meeting.visible_to(user), Action.all_sites, applies_here, owned_by(user))
+
+
+def owned_by(user: User):
+    return or_(Action.owner_id == user.id, func.lower(Action.owner_email) == user.email.lower())
+
+
+def is_owner(user: User, action: Action) -> bool:
+    return action.owner_id == user.id or (bool(action.owner_email) and action.owner_email.lower() == user.email.lower())
+
+
+def can_see(user: User, action: Action) -> bool:
+    return db.session.scalar(select(
+        select(Action.id).join(Action.meeting).where(Action.id == action.id, visible_to(user)).exists())) or False
+
+
+def can_update(user: User, action: Action) -> bool:
+    """Its owner, the meeting's chairs, and risk staff who see it move an action on."""
+    if is_owner(user, action) or access.can_run(user, action.meeting):
+        return True
+    return user.has_role(Role.RISK) and can_see(user, action)
+
+
+def action_or_404(action_id: int, allowed=can_see) -> Action:
+    """The action if the signed-in person may see it (or do `allowed` with it); otherwise 404."""
+    action = db.session.get(Action, action_id)
+    if action is None or not allowed(current_user, action):
+        abort(404)
+    return action
+
+
+# --- capture ------------------------------------------------------------------------------------
+
+@dataclass
+class NewAction:
+    description: str
+    due_on: date
+    priority: str = ActionPriority.MEDIUM
+    owner: User | None = None
+    owner_name: str = ""
+    owner_email: str = ""
+    case: Case | None = None
+    all_sites: bool = False
+    sites: list[Site] = field(default_factory=list)
+
+
+def anonymised_text(text: str, meeting: Meeting, case: Case | None) -> str:
+    """Text about a case or a meeting with the identifiers of its cases taken out, as the room's notes are.
+
+    Action descriptions and notes reach the minutes and risk staff; a chair typing in a hurry names people.
+    """
+    cases = [case] if case is not None else list(db.session.scalars(select(Case).where(Case.meeting_id == meeting.id)))
+    for each in cases:
+        existing = each.review
+        if existing is not None and existing.approved:
+            text = review.room_text(each, text)
+        else:
+            text = scrub(text, review.known_for(each)).text
+    return text if cases else scrub(text).text
+
+
+def capture(meeting: Meeting, new: NewAction, by: User) -> Action:
+    """Record an action agreed in the meeting, with the start of its history."""
+    action = Action(
+        meeting=meeting, case=new.case, description=anonymised_text(new.description.strip(), meeting, new.case),
+        owner=new.owner, owner_name="" if new.owner else new.owner_name.strip(),
+        owner_email="" if new.owner else new.owner_email.strip(), due_on=new.due_on, priority=new.priority,
+        all_sites=new.all_sites, sites=[] if new.all_sites else new.sites, created_by_id=by.id,
     )
-    return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    db.session.add(action)
+    action.history.append(ActionEvent(by_id=by.id, by_name=by.name, to_status=ActionStatus.OPEN,
+                                      note=f"Agreed at {meeting.title}"))
+    db.session.flush()
+    return action
+
+
+def meeting_actions(meeting: Meeting) -> list[Action]:
+    return list(db.session.scalars(select(Action).where(Action.meeting_id == meeting.id)
+                                   .options(joinedload(Action.case)).order_by(Action.id)))
+
+
+# --- status changes -----------------------------------------------------------------------------
+
+def moves_from(action: Action) -> tuple[ActionStatus, ...]:
+    return TRANSITIONS[ActionStatus(action.status)]
+
+
+def change_status(action: Action, to: str, note: str, by: User, seen_version: int | None) -> ActionEvent:
+    """Move the action on, recording who, when, from, to and why.
+
+    `seen_version` is the version the person's page showed: if the action has changed since, ActionConflict
+    and nothing is written.
+    """
+    if seen_version != action.version:
+        raise ActionConflict(action)
+    try:
+        target = ActionStatus(to)
+    except ValueError:
+        raise ActionRuleError("Choose what to move the action to", "to") from None
+    if target not in moves_from(action):
+        raise ActionRuleError(f"An action that is {action.status_label.lower()} cannot be moved to "
+                              f"{target.label.lower()}", "to")
+    note = note.strip()
+    if target in NOTE_REQUIRED and not note:
+        raise ActionRuleError(NOTE_REQUIRED[target])
+    note = anonymised_text(note, action.meeting, action.case) if note else ""
+    event = ActionEvent(by_id=by.id, by_name=by.name, from_status=action.status, to_status=target, note=note)
+    action.history.append(event)
+    action.status = target
+    if target in CLOSED_STATUSES:
+        action.closed_at, action.closing_note = utcnow(), note
+    else:
+        action.closed_at, action.closing_note = None, ""
+    db.session.flush()
+    return event
+
+
+# --- the register -------------------------------------------------------------------------------
+
+@dataclass
+class Filters:
+    """The register's filters, read from a query string; anything not understood is left out."""
+
+    status: str = "open"
+    site_id: int | None = None
+    owner_id: int | None = None
+    meeting_id: int | None = None
+    overdue: bool = False
+    due_within: int | None = None
+    q: str = ""
+    sort: str = "due"
+
+    @classmethod
+    def from_args(cls, args) -> Filters:
+        def number(name: str) -> int | None:
+            value = args.get(name, "").strip()
+            return int(value) if value.isdigit() and len(value) < 10 else None
+
+        due_within = number("due_within")
+        return cls(
+            status=args.get("status", "open") if args.get("status") in STATUS_FILTERS else "open",
+            site_id=number("site"), owner_id=number("owner"), meeting_id=number("meeting"),
+            overdue=args.get("overdue") == "yes",
+            due_within=None if due_within is None else min(due_within, 3650),
+            q=args.get("q", "").strip()[:200],
+            sort=args.get("sort") if args.get("sort") in SORTS else "due",
+        )
+
+    def as_args(self) -> dict:
+        """The query string that gives these filters back (for CSV links and pagination)."""
+        args = {"status": self.status, "site": self.site_id, "owner": self.owner_id, "meeting": self.meeting_id,
+                "overdue": "yes" if self.overdue else None, "due_within": self.due_within, "q": self.q or None,
+                "sort": self.sort}
+        return {k: v for k, v in args.items() if v is not None}
+
+    @property
+    def narrowed(self) -> bool:
+        return self != Filters()
+
+
+def _status_clause(status: str):
+    if status == "open":
+        return Action.status.in_(OPEN_STATUSES)
+    if status == "all":
+        return true()
+    return Action.status == status
+
+
+def applies_to(site_id: int):
+    return or_(Action.all_sites, exists().where(ActionSite.action_id == Action.id, ActionSite.site_id == site_id))
+
+
+def register_query(user: User, filters: Filters, today: date) -> Select:
+    """The actions a person sees, narrowed and sorted as asked, with what each row shows loaded alongside
+    (a fixed number of queries, however many rows)."""
+    query = (select(Action).join(Action.meeting).outerjoin(User, Action.owner_id == User.id)
+             .where(visible_to(user), _status_clause(filters.status)))
+    if filters.site_id is not None:
+        query = query.where(applies_to(filters.site_id))
+    if filters.owner_id is not None:
+        query = query.where(Action.owner_id == filters.owner_id)
+    if filters.meeting_id is not None:
+        query = query.where(Action.meeting_id == filters.meeting_id)
+    if filters.overdue:
+        query = query.where(Action.status.in_(OPEN_STATUSES), Action.due_on < today)
+    if filters.due_within is not None:
+        query = query.where(Action.status.in_(OPEN_STATUSES), Action.due_on <= today + timedelta(days=filters.due_within))
+    if filters.q:
+        pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        searched = [Action.description, Action.closing_note, Action.owner_name, User.name, Meeting.title]
+        query = query.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in searched)))
+    return query.options(joinedload(Action.case).joinedload(Case.review)).order_by(*SORTS[filters.sort])
+
+
+def register_page(user: User, filters: Filters, today: date, page: int = 1):
+    return db.paginate(register_query(user, filters, today), page=page, per_page=PAGE_SIZE, error_out=False)
+
+
+def my_actions(user: User, everything: bool = False) -> list[Action]:
+    """A person's own actions: open ones soonest due first, then (when asked) those closed, latest first."""
+    query = (select(Action).where(owned_by(user)).options(joinedload(Action.case).joinedload(Case.review))
+             .order_by(Action.status.in_(CLOSED_STATUSES), Action.due_on, Action.id))
+    if not everything:
+        query = query.where(Action.status.in_(OPEN_STATUSES))
+    return list(db.session.scalars(query).unique())
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    sites: list[Site]
+    owners: list[User]
+    meetings: list[Meeting]
+
+
+def filter_choices(user: User, filters: Filters) -> FilterChoices:
+    """What the register's filter menus offer: sites, the owners and the meetings of the actions one sees."""
+    owners = select(Action.owner_id).join(Action.meeting).where(visible_to(user), Action.owner_id.is_not(None))
+    meetings = (select(Meeting).where(Meeting.id.in_(select(Action.meeting_id).join(Action.meeting)
+                                                      .where(visible_to(user))))
+                .order_by(Meeting.starts_at.desc()).limit(100))
+    chosen = list(db.session.scalars(meetings))
+    if filters.meeting_id is not None and all(m.id != filters.meeting_id for m in chosen):
+        chosen += [m for m in [db.session.get(Meeting, filters.meeting_id)] if m is not None and m.is_visible_to(user)]
+    return FilterChoices(
+        sites=list(db.session.scalars(select(Site).where(Site.active).order_by(Site.name))),
+        owners=list(db.session.scalars(select(User).where(User.id.in_(owners)).order_by(User.name))),
+        meetings=chosen,
+    )
+
+
+def source_label(action: Action) -> str:
+    """Where the action came from, as a list shows it: "Case 2: CT chest", without identifying anyone.
+
+    The body region is the chair's approved wording; until a case is approved only its modality shows.
+    """
+    if action.case is None:
+        return "The meeting as a whole"
+    number = "" if action.case.queue_position is None else f" {action.case.queue_position + 1}"
+    approved = action.case.review.approved if action.case.review is not None else {}
+    region = (approved or {}).get("body_region", "")
+    return f"Case{number}: {Modality(action.case.modality).label} {region.lower()}".strip()
+
+
+def csv_rows(query: Select, today: date) -> Iterator[tuple]:
+    """The register's rows for a spreadsheet, read from the database in batches as they are sent."""
+    for action in db.session.scalars(query.execution_options(yield_per=500)).unique():
+        yield (action.reference, action.description, action.status_label, action.priority_label,
+               action.owner_display, action.owner_address, action.sites_label, action.due_on.isoformat(),
+               "yes" if action.is_overdue(today) else "", action.meeting.title,
+               format_datetime(action.meeting.starts_at, "%Y-%m-%d"), source_label(action),
+               format_datetime(action.created_at, "%Y-%m-%d"), format_datetime(action.closed_at, "%Y-%m-%d"),
+               action.closing_note)
+
+
+CSV_HEADER = ["Reference", "Action", "Status", "Priority", "Owner", "Owner email", "Sites", "Due", "Overdue",
+              "Meeting", "Meeting date", "From", "Agreed", "Closed", "Closing note"]
+
+
+# --- what reminders and calendars need ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActionTodo:
+    """One open action as a calendar to-do (the calendar issue serves these as VTODO items)."""
+
+    uid: str
+    summary: str
+    due: date
+    status: str  # NEEDS-ACTION or IN-PROCESS, as RFC 5545 names them
+    priority: int  # 1 high, 5 medium, 9 low, as RFC 5545 orders them
+    sequence: int
+    last_modified: object
+    action_id: int
+
+
+def todos_for(user: User) -> list[ActionTodo]:
+    """A person's open actions as to-dos, soonest due first."""
+    return [ActionTodo(
+        uid=f"action-{action.id}@lightbox", summary=f"{action.reference}: {action.description}", due=action.due_on,
+        status="IN-PROCESS" if action.status == ActionStatus.IN_PROGRESS else "NEEDS-ACTION",
+        priority={"high": 1, "medium": 5}.get(action.priority, 9), sequence=action.version - 1,
+        last_modified=action.updated_at, action_id=action.id,
+    ) for action in my_actions(user)]

@@ -5,11 +5,14 @@ answers only what it passes on.
 """
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from meetings import device
+from meetings.actions import panel as actions_panel
 from meetings.cases import access, review
 from meetings.cases import service as cases
 from meetings.extensions import db, limiter
@@ -110,8 +113,8 @@ def _unchanged(state: LiveState, projector: bool = False) -> bool:
 def _room_panel(state: LiveState, status: int = 200, error: str | None = None, trigger_notes: bool = False):
     response = Response(render_template("live/_room.html", **_room_context(state, error)), status)
     if trigger_notes:
-        # The room moved to another case: the notes panel follows it.
-        response.headers["HX-Trigger"] = "lightbox:case-changed"
+        # The room moved to another case: the notes panel follows it, and so does the action form's "For".
+        response.headers["HX-Trigger"] = json.dumps({"lightbox:case-changed": {"case": state.case_id}})
     return response
 
 
@@ -167,10 +170,16 @@ def command(meeting_id: int, command: str):
 
 
 def _console_page(state: LiveState, status: int, error: str | None = None, notes_case: Case | None = None,
-                  **notes_overrides):
-    """The whole console; `notes_case` when a note of a case no longer on screen comes back in conflict."""
+                  action_form=None, **notes_overrides):
+    """The whole console; `notes_case` when a note of a case no longer on screen comes back in conflict,
+    `action_form` when an action sent without JavaScript comes back with errors."""
     notes = _notes_context(state, notes_case or state.case) | notes_overrides
-    return render_template("live/console.html", **_room_context(state, error) | notes), status
+    actions = actions_panel.context(state.meeting, action_form)
+    return render_template("live/console.html", **_room_context(state, error) | notes | actions), status
+
+
+def console_page(meeting: Meeting, status: int, action_form=None):
+    return _console_page(service.state_of(meeting), status, action_form=action_form)
 
 
 @bp.get("/meetings/<int:meeting_id>/console/notes")

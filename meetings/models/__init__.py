@@ -1,5 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate. Import from here."""
-from meetings.models.action import Action, ActionPriority, ActionStatus
+from meetings.models.action import (
+    CLOSED_STATUSES, OPEN_STATUSES, Action, ActionEvent, ActionPriority, ActionSite, ActionStatus,
+)
 from meetings.models.attendance import (
     Attendance, AttendanceStatus, Evaluation, Register, SignedBy, new_certificate_number, person_key,
 )
@@ -12,6 +14,7 @@ from meetings.models.case import (
 from meetings.models.live import LiveState, Poll, PollKind, PollVote, Stage
 from meetings.models.meeting import Meeting, MeetingScope, MeetingStatus
 from meetings.models.minutes import Minutes, MinutesStatus
+from meetings.models.notice import Notice
 from meetings.models.site import Site
 from meetings.models.user import Profession, ProfessionalBody, Role, User, UserRole
 
@@ -21,5 +24,6 @@ __all__ = [
     "Minutes", "MinutesStatus", "Modality", "Profession", "ProfessionalBody", "Role", "Site",
     "User", "UserRole", "person_key", "utcnow", "ClinicalSignificance", "DiscrepancyType", "RadpeerGrade",
     "LiveState", "Poll", "PollKind", "PollVote", "Stage",
+    "ActionEvent", "ActionSite", "CLOSED_STATUSES", "OPEN_STATUSES", "Notice",
     "AttendanceStatus", "Evaluation", "Register", "SignedBy", "new_certificate_number",
 ]

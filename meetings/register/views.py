@@ -2,8 +2,6 @@
 evaluation, the chair's register, verification of a certificate, and "My CPD"."""
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
@@ -25,7 +23,7 @@ from meetings.register import certificates, cpd, presence, service
 from meetings.register.forms import (
     USEFULNESS, ByHandForm, EvaluationForm, GuestForm, PresenceForm, ReflectionForm, TimesForm,
 )
-from meetings.web import external_url, format_datetime, is_htmx, local_time, pdf_response
+from meetings.web import csv_response, external_url, format_datetime, is_htmx, local_time, pdf_response
 
 bp = Blueprint("register", __name__)
 bp.app_template_filter("credits")(service.format_credits)
@@ -313,15 +311,13 @@ def remove(meeting_id: int, attendance_id: int):
 @login_required
 def register_csv(meeting_id: int):
     meeting = access.meeting_or_404(meeting_id, access.can_see_register)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Name", "Email", "Profession", "Professional body", "Registration number", "Site", "Status",
-                     "How recorded", "Signed at", "Arrived", "Left", "Minutes attended", "CPD credits",
-                     "Certificate number"])
+    header = ["Name", "Email", "Profession", "Professional body", "Registration number", "Site", "Status",
+              "How recorded", "Signed at", "Arrived", "Left", "Minutes attended", "CPD credits", "Certificate number"]
+    rows = []
     for row in service.entries(meeting):
         start, end = service.attended_span(row)
         minutes = service.minutes_attended(row) if row.is_present else 0
-        writer.writerow([_csv_safe(v) for v in (
+        rows.append((
             row.name, row.email, Profession(row.profession).label,
             "" if row.professional_body == "none" else row.professional_body, row.registration_number or "",
             row.site_name, AttendanceStatus(row.status).label, "Signed" if row.signed_by == "self" else "Added by hand",
@@ -329,19 +325,11 @@ def register_csv(meeting_id: int):
             f"{local_time(end):%H:%M}" if row.is_present else "", minutes,
             service.format_credits(service.credits_for(minutes)) if row.is_present else "",
             row.certificate_number if row.is_present else "",
-        )])
+        ))
     audit.record("register.exported", meeting)
     db.session.commit()
     name = f"register-{local_time(meeting.starts_at):%Y-%m-%d}-meeting-{meeting.id}.csv"
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
-
-
-def _csv_safe(value) -> str | int:
-    """Spreadsheets run a cell that starts with = + - or @ as a formula: a guest's typed name must not."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return csv_response(header, rows, name)
 
 
 @bp.get("/meetings/<int:meeting_id>/certificates.pdf")

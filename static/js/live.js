@@ -38,6 +38,15 @@ document.body.addEventListener("htmx:beforeSwap", (event) => {
   }
 });
 
+// The action form's "For" follows the room to the case on screen, until something is typed into the form.
+document.body.addEventListener("lightbox:case-changed", (event) => {
+  const menu = document.getElementById("action-case_id");
+  const text = document.getElementById("action-description");
+  if (!menu || !text || text.value.trim()) return;
+  const onScreen = String(event.detail?.case ?? "");
+  if ([...menu.options].some((option) => option.value === onScreen)) menu.value = onScreen;
+});
+
 // The projector: arrows and Space move between cases, 1-4 choose the stage, F goes full screen. Single
 // keys can be turned off (WCAG 2.1.4), for a chair whose speech software types letters.
 const commandUrl = document.body.dataset.commandUrl;
