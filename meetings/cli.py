@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(anonymise_text)
     app.cli.add_command(send_certificates)
+    app.cli.add_command(send_action_reminders)
 
 
 @click.command("create-user")
@@ -112,4 +113,23 @@ def send_certificates() -> None:
             total_sent, total_failed = total_sent + sent, total_failed + failed
     click.echo(f"Certificates emailed: {total_sent}; failed (will be tried again): {total_failed}")
     if total_failed:
+        raise SystemExit(1)
+
+
+@click.command("send-action-reminders")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as if on this date (YYYY-MM-DD); today in the configured time zone when omitted.")
+def send_action_reminders(today) -> None:
+    """Email owners their actions due within 7 days or overdue (once a day), and each site's risk staff a
+    weekly digest (once a week). Cron-safe: run it as often as you like, nothing is sent twice."""
+    from flask import current_app
+
+    from meetings.actions import reminders
+    from meetings.web import today_local
+
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        outcome = reminders.send_reminders(today.date() if today else today_local())
+    click.echo(f"Action reminders and digests sent: {outcome.sent}; sent before: {outcome.already_sent}; "
+               f"failed (will be tried again): {outcome.failed}")
+    if outcome.failed:
         raise SystemExit(1)

@@ -8,6 +8,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from meetings.models.base import Base
@@ -28,3 +30,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def insert_if_absent(model, values: dict, unique: list[str]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING on the `unique` columns: the new row's id, or None if one was there.
+
+    However many requests insert the same row at the same moment, the database keeps one and nobody's
+    transaction fails on the way.
+    """
+    dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return db.session.execute(
+        dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(model.id)
+    ).scalar()

@@ -8,7 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from meetings.extensions import db
 from meetings.cases.images import check_upload
-from meetings.models import Action, Case, CaseIdentifiers, CaseImage, CaseStatus, Meeting, Role, Site, User
+from meetings.models import Action, ActionEvent, Case, CaseIdentifiers, CaseImage, CaseStatus, Meeting, Role, Site, User
 
 PASSWORD = "correct-horse-battery"
 # Hashing is slow on purpose; one hash serves every factory-made user.
@@ -56,12 +56,15 @@ def make_meeting(chair: User | None = None, days_ahead: int = 7, **fields) -> Me
     return meeting
 
 
-def make_action(meeting: Meeting, owner: User, due_in_days: int = 14, **fields) -> Action:
+def make_action(meeting: Meeting, owner: User | None, due_in_days: int = 14, **fields) -> Action:
+    """An action agreed at `meeting`, for its site unless `sites` or `all_sites` say otherwise."""
     action = Action(
-        meeting_id=meeting.id,
-        owner_id=owner.id,
+        meeting=meeting,
+        owner=owner,
         description=fields.pop("description", "Update the reporting template to prompt a review of lung windows"),
-        due_on=date.today() + timedelta(days=due_in_days),
+        due_on=fields.pop("due_on", date.today() + timedelta(days=due_in_days)),
+        sites=fields.pop("sites", [] if fields.get("all_sites") else [meeting.site]),
+        history=[ActionEvent(by_name="Test chair", to_status=fields.get("status", "open"))],
         **fields,
     )
     db.session.add(action)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 
 import numpy as np
@@ -23,7 +23,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlalchemy import select
 
 from meetings.extensions import db
-from meetings.models import Attendance, Case, LiveState, Poll, Role
+from meetings.models import Action, Attendance, Case, LiveState, Poll, Role
 from meetings.nhs_number import synthetic
 from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_site, make_user
@@ -249,8 +249,57 @@ def attendance_register(ctx) -> list[tuple[str, bytes]]:
     return outputs
 
 
+def actions(ctx) -> list[tuple[str, bytes]]:
+    """Actions typed in a hurry name the patient and the reporter; risk staff, owners and their emails must
+    not see them: the console panel, the register, an action's page, My actions, the CSV and the reminders."""
+    chair, app, case = ctx["client"], ctx["app"], ctx["case"]
+    meeting_id = ctx["meeting"].id
+    risk = make_user(Role.RISK, home_site=ctx["chair"].home_site)
+    owner = ctx["member"]
+    db.session.commit()
+    chair.get(f"/meetings/{meeting_id}/console")
+    chair.post(f"/meetings/{meeting_id}/live/start")
+    outputs = []
+    for on_case, text in ((str(case.id), "Tell Dr Octavius Brambleworth to recall Mrs Quillfeather (QF7730019)"),
+                          ("", f"Audit every CTPA like Zephyrine Quillfeather's, NHS {NHS_NUMBER}, at Wendlebury")):
+        response = chair.post(f"/meetings/{meeting_id}/actions", headers={"HX-Request": "true"}, data={
+            "action-description": text, "action-case_id": on_case, "action-owner": str(owner.id),
+            "action-due_on": date.today().isoformat(), "action-priority": "high",
+            "action-sites": [str(ctx["chair"].home_site_id)]})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        # The form's owner menu lists the site's people (the submitter among them) for the chair; the list
+        # of actions above it goes to the minutes.
+        agreed = response.data.split(b"Add an action</h3>")[0]
+        outputs.append(("the console's list of actions after adding one", agreed))
+    action_ids = list(db.session.scalars(select(Action.id).order_by(Action.id)))
+    risk_client = signed_in(app.test_client(), risk)
+    first = db.session.get(Action, action_ids[0])
+    assert risk_client.post(f"/actions/{first.id}/status", headers={"HX-Request": "true"}, data={
+        "to": "done", "version": first.version,
+        "note": "Brambleworth recalled Zephyrine Quillfeather on 13/02/2026; Peggy told"}).status_code == 200
+    owner_client = signed_in(app.test_client(), owner)
+    outputs += [("the action register", risk_client.get("/actions/?status=all").data),
+                ("an action's page", risk_client.get(f"/actions/{first.id}").data),
+                ("the other action's page", owner_client.get(f"/actions/{action_ids[1]}").data),
+                ("My actions", owner_client.get("/actions/mine?show=all").data),
+                ("the register as CSV", risk_client.get("/actions/export.csv?status=all").data)]
+    assert b"[NAME]" in outputs[-1][1], "the action texts should be there, scrubbed"
+    db.session.execute(db.update(Action).values(due_on=date.today() - timedelta(days=1)))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["send-action-reminders"])
+    assert result.exit_code == 0, result.output
+    for message in ctx["smtp"].messages:
+        if "action" in message["Subject"].lower():
+            bodies = [part.get_content() for part in message.walk() if part.get_content_type().startswith("text/")]
+            outputs.append((f"a reminder email: {message['Subject']}", "\n".join([message["Subject"], *bodies]).encode()))
+    assert len(outputs) >= 9, "the owner's reminder and the risk digest should have been sent"
+    return outputs
+
+
+actions.names_the_meetings_site = True
+
 AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
-                                    attendance_register]
+                                    attendance_register, actions]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, case, exists, func, or_, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from meetings.anonymise.text import scrub
 from meetings.cases import access, review
@@ -23,6 +23,8 @@ from meetings.models import (
 from meetings.web import format_datetime
 
 PAGE_SIZE = 50
+# What a listed action shows of its case (number, modality, approved region), loaded with it; not its images.
+ROW_LOADS = joinedload(Action.case).options(joinedload(Case.review), lazyload(Case.images))
 
 # Where each status may move, and what a person must say to move it there.
 TRANSITIONS = {
@@ -95,11 +97,12 @@ def can_see(user: User, action: Action) -> bool:
         select(Action.id).join(Action.meeting).where(Action.id == action.id, visible_to(user)).exists())) or False
 
 
-def can_update(user: User, action: Action) -> bool:
-    """Its owner, the meeting's chairs, and risk staff who see it move an action on."""
+def can_update(user: User, action: Action, seen: bool = False) -> bool:
+    """Its owner, the meeting's chairs, and risk staff who see it move an action on. `seen` when the action
+    came from a list of those the person sees, so each row does not ask the database again."""
     if is_owner(user, action) or access.can_run(user, action.meeting):
         return True
-    return user.has_role(Role.RISK) and can_see(user, action)
+    return user.has_role(Role.RISK) and (seen or can_see(user, action))
 
 
 def action_or_404(action_id: int, allowed=can_see) -> Action:
@@ -157,7 +160,7 @@ def capture(meeting: Meeting, new: NewAction, by: User) -> Action:
 
 def meeting_actions(meeting: Meeting) -> list[Action]:
     return list(db.session.scalars(select(Action).where(Action.meeting_id == meeting.id)
-                                   .options(joinedload(Action.case)).order_by(Action.id)))
+                                   .options(ROW_LOADS).order_by(Action.id)))
 
 
 # --- status changes -----------------------------------------------------------------------------
@@ -270,7 +273,7 @@ def register_query(user: User, filters: Filters, today: date) -> Select:
         pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         searched = [Action.description, Action.closing_note, Action.owner_name, User.name, Meeting.title]
         query = query.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in searched)))
-    return query.options(joinedload(Action.case).joinedload(Case.review)).order_by(*SORTS[filters.sort])
+    return query.options(ROW_LOADS).order_by(*SORTS[filters.sort])
 
 
 def register_page(user: User, filters: Filters, today: date, page: int = 1):
@@ -279,7 +282,7 @@ def register_page(user: User, filters: Filters, today: date, page: int = 1):
 
 def my_actions(user: User, everything: bool = False) -> list[Action]:
     """A person's own actions: open ones soonest due first, then (when asked) those closed, latest first."""
-    query = (select(Action).where(owned_by(user)).options(joinedload(Action.case).joinedload(Case.review))
+    query = (select(Action).where(owned_by(user)).options(ROW_LOADS)
              .order_by(Action.status.in_(CLOSED_STATUSES), Action.due_on, Action.id))
     if not everything:
         query = query.where(Action.status.in_(OPEN_STATUSES))
@@ -324,7 +327,7 @@ def source_label(action: Action) -> str:
 
 def csv_rows(query: Select, today: date) -> Iterator[tuple]:
     """The register's rows for a spreadsheet, read from the database in batches as they are sent."""
-    for action in db.session.scalars(query.execution_options(yield_per=500)).unique():
+    for action in db.session.scalars(query.execution_options(yield_per=500)):
         yield (action.reference, action.description, action.status_label, action.priority_label,
                action.owner_display, action.owner_address, action.sites_label, action.due_on.isoformat(),
                "yes" if action.is_overdue(today) else "", action.meeting.title,

@@ -87,7 +87,7 @@ def index():
     filters = service.Filters.from_args(request.args)
     page = service.register_page(current_user, filters, today, page=request.args.get("page", 1, type=int))
     context = {"page": page, "filters": filters, "today": today, "source": service.source_label,
-               "moves": service.moves_from, "can_update": lambda a: service.can_update(current_user, a),
+               "moves": service.moves_from, "can_update": lambda a: service.can_update(current_user, a, seen=True),
                "back": request.full_path}
     if is_htmx() and request.headers.get("HX-Target") == "action-results":
         response = Response(render_template("actions/_results.html", **context))

@@ -10,12 +10,10 @@ from datetime import datetime, time
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meetings import audit
 from meetings.auth.service import find_user_by_email, normalise_email
-from meetings.extensions import db
+from meetings.extensions import db, insert_if_absent
 from meetings.models import (
     Attendance, AttendanceStatus, Meeting, ProfessionalBody, Register, SignedBy, User, person_key, utcnow,
 )
@@ -190,8 +188,7 @@ def _take_details(attendance: Attendance, signer: Signer) -> None:
 
 def _insert(meeting: Meeting, signer: Signer, signed_by: SignedBy, status: AttendanceStatus,
             device: str | None = None, added_by: User | None = None) -> tuple[Attendance, bool]:
-    """The person's entry, and whether this call made it. INSERT ... ON CONFLICT DO NOTHING, so however many
-    sign at the same moment the database keeps one, and nobody's transaction fails on the way."""
+    """The person's entry, and whether this call made it; however many sign at the same moment, one entry."""
     key = person_key(signer.user_id, signer.email, signer.name)
     values = {
         "meeting_id": meeting.id, "user_id": signer.user_id, "person_key": key, "status": status,
@@ -199,11 +196,7 @@ def _insert(meeting: Meeting, signer: Signer, signed_by: SignedBy, status: Atten
         "email": signer.email, "profession": signer.profession, "professional_body": signer.professional_body,
         "registration_number": signer.registration_number, "site_name": signer.site_name, "device_digest": device,
     }
-    dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    made = db.session.execute(
-        dialect_insert(Attendance).values(**values)
-        .on_conflict_do_nothing(index_elements=["meeting_id", "person_key"]).returning(Attendance.id)
-    ).scalar()
+    made = insert_if_absent(Attendance, values, ["meeting_id", "person_key"])
     entry = db.session.scalar(select(Attendance).where(Attendance.meeting_id == meeting.id,
                                                        Attendance.person_key == key))
     return entry, made is not None
