@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 HOMES = {
     Role.ADMIN: ("/admin/users", "Users"),
     Role.CHAIR: ("/", "Your meetings"),
-    Role.RISK: ("/actions/", "Open actions"),
+    Role.RISK: ("/actions/", "Action register"),
     Role.MEMBER: ("/", "Upcoming meetings"),
 }
 
