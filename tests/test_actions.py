@@ -381,6 +381,8 @@ def test_my_actions(app, risk):
                 description="Send the revised vetting guide to the referrers")
     make_action(risk["meeting"], make_user(Role.MEMBER), description="Somebody else's action entirely here")
     db.session.commit()
+    home = owner.get("/").get_data(as_text=True)
+    assert "You own 2 open actions, <strong>1 overdue</strong>" in home
     page = owner.get("/actions/mine").get_data(as_text=True)
     assert risk["action"].description in page and "revised vetting guide" in page
     assert "Somebody else" not in page

@@ -289,6 +289,14 @@ def my_actions(user: User, everything: bool = False) -> list[Action]:
     return list(db.session.scalars(query).unique())
 
 
+def my_counts(user: User, today: date) -> tuple[int, int]:
+    """How many open actions the person owns, and how many of those are overdue."""
+    open_count, overdue = db.session.execute(
+        select(func.count(), func.count(case((Action.due_on < today, 1))))
+        .where(owned_by(user), Action.status.in_(OPEN_STATUSES))).one()
+    return open_count, overdue
+
+
 @dataclass(frozen=True)
 class FilterChoices:
     sites: list[Site]

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
 
+from meetings.actions import service as actions
 from meetings.cases import access
 from meetings.home import service
 from meetings.models import Role, User
+from meetings.web import today_local
 
 bp = Blueprint("home", __name__)
 
@@ -30,4 +32,5 @@ def dashboard():
         is_chair=current_user.has_role(Role.CHAIR),
         chairing=service.meetings_chaired(current_user) if current_user.has_role(Role.CHAIR) else [],
         can_see_register=access.can_see_register,
+        my_actions=actions.my_counts(current_user, today_local()),
     )
