@@ -224,6 +224,24 @@ def test_the_second_of_two_updates_gets_a_conflict_and_nothing_is_overwritten(ap
     assert len(action.history) == 2
 
 
+def test_a_move_that_loses_the_race_to_the_database_is_a_conflict_too(risk):
+    """Both requests read version 1 and pass the check; the database lets only the first UPDATE through."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    action = risk["action"]
+    with db.engine.begin() as other_request:
+        other_request.execute(db.update(Action).where(Action.id == action.id)
+                              .values(version=Action.version + 1, status="in_progress"))
+    db.session.expire_all()
+    set_committed_value(action, "version", 1)  # as this request read it, just before the other wrote
+    set_committed_value(action, "status", "open")
+    with pytest.raises(service.ActionConflict):
+        service.change_status(action, "done", "Evidence here", risk["user"], seen_version=1)
+    db.session.rollback()
+    db.session.refresh(action)
+    assert action.status == "in_progress" and action.version == 2 and len(action.history) == 1
+
+
 def test_the_detail_page_shows_where_the_action_came_from_and_its_history(risk):
     client, action = risk["client"], risk["action"]
     _move(client, action, "in_progress", note="Started: draft with the CT lead")

@@ -12,6 +12,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, case, exists, func, or_, select, true
 from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.exc import StaleDataError
 
 from meetings.anonymise.text import scrub
 from meetings.cases import access, review
@@ -68,9 +69,9 @@ class ActionRuleError(Exception):
 class ActionConflict(Exception):
     """Someone changed the action after this person's copy was loaded; nothing was saved."""
 
-    def __init__(self, action: Action):
-        super().__init__(f"{action.reference} was changed by someone else while you were looking at it")
-        self.action = action
+    def __init__(self, action_id: int):
+        super().__init__(f"action {action_id} was changed by someone else while this person was looking at it")
+        self.action_id = action_id
 
 
 # --- who may do what ----------------------------------------------------------------------------
@@ -175,8 +176,9 @@ def change_status(action: Action, to: str, note: str, by: User, seen_version: in
     `seen_version` is the version the person's page showed: if the action has changed since, ActionConflict
     and nothing is written.
     """
+    action_id = action.id
     if seen_version != action.version:
-        raise ActionConflict(action)
+        raise ActionConflict(action_id)
     try:
         target = ActionStatus(to)
     except ValueError:
@@ -195,7 +197,11 @@ def change_status(action: Action, to: str, note: str, by: User, seen_version: in
         action.closed_at, action.closing_note = utcnow(), note
     else:
         action.closed_at, action.closing_note = None, ""
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # Another request moved it between our read and our write: its UPDATE ... WHERE version = n won.
+        raise ActionConflict(action_id) from None
     return event
 
 
