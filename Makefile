@@ -25,6 +25,7 @@ bench: install
 	$(BIN)/python bench/live_poll.py
 	$(BIN)/python bench/sign_in_burst.py
 	$(BIN)/python bench/certificates.py
+	$(BIN)/python bench/action_register.py
 
 install: system $(VENV)/.installed static/vendor/.installed
 
