@@ -32,13 +32,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
-def insert_if_absent(model, values: dict, unique: list[str]) -> int | None:
+def insert_if_absent(model, values: dict, unique: list[str], connection=None) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING on the `unique` columns: the new row's id, or None if one was there.
 
     However many requests insert the same row at the same moment, the database keeps one and nobody's
-    transaction fails on the way.
+    transaction fails on the way. It runs in the session's transaction unless given a `connection`.
     """
-    dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return db.session.execute(
+    bind = connection if connection is not None else db.session
+    dialect = (connection if connection is not None else db.session.get_bind()).dialect.name
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return bind.execute(
         dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(model.id)
     ).scalar()

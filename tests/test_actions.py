@@ -59,6 +59,7 @@ def test_capture_without_owner_or_date_explains_and_keeps_what_was_typed(client,
     assert response.status_code == 422 and is_fragment(response.data)
     body = response.get_data(as_text=True)
     assert "Choose who owns the action" in body and "Enter the date it is due" in body
+    assert 'name="action-owner_email"' in body, "the named owner's fields are always there"
     assert "Add a lung-window check to the CTPA reporting template" in body, "the description typed is kept"
     assert db.session.scalar(select(Action.id)) is None
 
@@ -75,16 +76,23 @@ def test_vague_actions_are_refused(client, meeting, description, message):
 
 
 def test_an_owner_without_an_account_needs_a_name_and_an_email(client, meeting):
-    response = _capture(client, meeting, **{"action-owner": "other"})
+    response = _capture(client, meeting, **{"action-owner": "", "action-owner_name": "Dr Visiting Locum"})
     body = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert "Enter the owner&#39;s full name" in body and "Enter the owner&#39;s email address" in body
-    response = _capture(client, meeting, **{"action-owner": "other", "action-owner_name": "Dr Visiting Locum",
+    assert response.status_code == 422 and "Enter the owner&#39;s email address" in body
+    assert 'value="Dr Visiting Locum"' in body
+    response = _capture(client, meeting, **{"action-owner": "", "action-owner_name": "Dr Visiting Locum",
                                             "action-owner_email": "locum@agency.example.org"})
     assert response.status_code == 200
     action = db.session.scalar(select(Action))
     assert action.owner is None and action.owner_display == "Dr Visiting Locum"
     assert action.owner_address == "locum@agency.example.org"
+
+
+def test_an_owner_who_names_the_patient_is_refused(client, meeting):
+    response = _capture(client, meeting, **{"action-owner": "", "action-owner_name": "Mrs O. Gravesend",
+                                            "action-owner_email": "ottoline.gravesend@home.example.org"})
+    assert response.status_code == 422 and b"That names the patient" in response.data
+    assert db.session.scalar(select(Action.id)) is None
 
 
 def test_a_past_due_date_and_no_sites_are_refused(client, meeting):
@@ -249,9 +257,10 @@ def test_the_detail_page_shows_where_the_action_came_from_and_its_history(risk):
     page = client.get(f"/actions/{action.id}").get_data(as_text=True)
     assert action.description in page and risk["meeting"].title in page
     assert "The meeting as a whole" in page and "Started: draft with the CT lead" in page
-    assert "Open to in progress" in page and "Rita Risk" in page
+    assert "Open to in progress" in page and "Rita Risk" in page and ">Agreed<" in page
     response = _move(client, action, "done", note="Live since Monday", view="detail")
     assert b'id="action-detail"' in response.data and b"Saved." in response.data
+    assert f'/meetings/{risk["meeting"].id}/register'.encode() in response.data, "the page keeps its links"
 
 
 def test_without_javascript_a_move_returns_to_the_page_it_came_from(risk):
@@ -277,6 +286,30 @@ def test_who_may_see_and_move_an_action(app, risk):
     assert _move(colleague, action, "in_progress").status_code == 404, "seeing is not moving"
     owner = signed_in(app.test_client(), risk["owner"])
     assert _move(owner, action, "in_progress").status_code == 200
+
+
+def test_risk_staff_move_only_their_own_sites_actions(app, risk):
+    regional = make_meeting(chair=risk["meeting"].chair, title="Regional peer learning", scope="regional", site=None)
+    theirs = make_action(regional, risk["owner"], sites=[risk["site"]], description="Share the new vetting guide here")
+    elsewhere = signed_in(app.test_client(), make_user(Role.RISK))
+    db.session.commit()
+    assert elsewhere.get(f"/actions/{theirs.id}").status_code == 200, "a regional meeting's actions are seen"
+    assert _move(elsewhere, theirs, "cancelled", note="Not ours").status_code == 404, "but not moved"
+    assert _move(risk["client"], theirs, "cancelled", note="Superseded").status_code == 200
+
+
+def test_an_owner_starts_and_finishes_but_does_not_cancel(app, risk):
+    owner = signed_in(app.test_client(), risk["owner"])
+    page = owner.get("/actions/mine").get_data(as_text=True)
+    assert 'value="done"' in page and 'value="cancelled"' not in page
+    response = _move(owner, risk["action"], "cancelled", note="I would rather not")
+    assert response.status_code == 422 and b"Only risk staff or the meeting" in response.data
+    assert 'value="cancelled"' in risk["client"].get("/actions/").get_data(as_text=True)
+
+
+def test_junk_in_the_filters_is_ignored(risk):
+    for args in ({"site": "\u00b2"}, {"due_within": "\u00b2"}, {"owner": "1" * 30}, {"page": "x"}):
+        assert risk["client"].get("/actions/", query_string=args).status_code == 200
 
 
 def test_an_action_for_every_site_reaches_every_sites_risk_staff(app, risk):

@@ -11,7 +11,6 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from meetings.fields import CheckboxesField
 from meetings.models import ActionPriority, Case, Site, User
 
-SOMEONE_ELSE = "other"
 ALL_SITES = "all"
 MIN_WORDS = 4
 # Words that promise talk rather than a change: "discuss at next meeting" is how learning leaks away.
@@ -45,8 +44,7 @@ class ActionForm(FlaskForm):
             SelectChoice(str(c.id), f"Case {c.queue_position + 1}: {c.short_title}") for c in cases
             if c.queue_position is not None]
         self.owner.choices = [SelectChoice("", "Choose the owner")] + [
-            SelectChoice(str(p.id), f"{p.name}" + (f" ({p.home_site.name})" if p.home_site else "")) for p in people
-        ] + [SelectChoice(SOMEONE_ELSE, "Someone without a Lightbox account")]
+            SelectChoice(str(p.id), f"{p.name}" + (f" ({p.home_site.name})" if p.home_site else "")) for p in people]
         self.sites.choices = [SelectChoice(ALL_SITES, "All sites in the network")] + [
             SelectChoice(str(s.id), s.name) for s in network]
 
@@ -62,12 +60,14 @@ class ActionForm(FlaskForm):
             elif len(text.split()) < MIN_WORDS:
                 self.description.errors.append(
                     f"Describe the action in at least {MIN_WORDS} words, so the owner knows what to do")
-        if not self.owner.data:
-            self.owner.errors.append("Choose who owns the action")
-        elif self.owner.data == SOMEONE_ELSE:
-            if not (self.owner_name.data or "").strip():
+        named, addressed = (self.owner_name.data or "").strip(), (self.owner_email.data or "").strip()
+        if not self.owner.data and not (named or addressed):
+            self.owner.errors.append("Choose who owns the action, or give the name and email of someone "
+                                     "without an account")
+        elif not self.owner.data:
+            if not named:
                 self.owner_name.errors.append("Enter the owner's full name")
-            if not (self.owner_email.data or "").strip() and not self.owner_email.errors:
+            if not addressed and not self.owner_email.errors:
                 self.owner_email.errors.append("Enter the owner's email address, for reminders")
         if self.due_on.data is not None and self.due_on.data < self.today:
             self.due_on.errors.append("The due date must be today or later")

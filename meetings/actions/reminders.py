@@ -9,8 +9,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from meetings import mail
@@ -66,17 +70,26 @@ def digest_of(site: Site, today: date) -> Digest:
     def count(query) -> int:
         return db.session.scalar(select(func.count()).select_from(query.subquery()))
 
-    month_start = datetime.combine(today.replace(day=1), time(), tzinfo=timezone.utc)
+    month_start, next_month = _month_bounds(today)
     overdue = open_here.where(Action.due_on < today)
     return Digest(
         site=site, open=count(open_here), overdue=count(overdue),
         closed_this_month=count(select(Action).where(applies, Action.status.in_(CLOSED_STATUSES),
-                                                     Action.closed_at >= month_start)),
+                                                     Action.closed_at >= month_start,
+                                                     Action.closed_at < next_month)),
         due_soon=count(open_here.where(Action.due_on >= today,
                                        Action.due_on <= today + timedelta(days=DUE_SOON_DAYS))),
         oldest_overdue=list(db.session.scalars(overdue.options(service.ROW_LOADS).order_by(Action.due_on, Action.id)
                                                .limit(DIGEST_OVERDUE_LISTED)).unique()),
     )
+
+
+def _month_bounds(today: date) -> tuple[datetime, datetime]:
+    """The calendar month of `today` in the configured time zone, as UTC instants."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    start = datetime(today.year, today.month, 1, tzinfo=zone)
+    end = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
 def risk_staff(site: Site) -> list[User]:
@@ -93,14 +106,14 @@ def week_of(today: date) -> str:
 def send_reminders(today: date) -> Outcome:
     """Send what is due today; what was sent already (today, or this week for digests) is not sent again."""
     outcome = Outcome()
+    mine_url = external_url("actions.mine")
     for address, actions in owners_due(today).items():
-        owner = actions[0].owner
-        message = mail.build_message(
+        owner = next((action.owner for action in actions if action.owner is not None), None)
+        _send_once("action-reminder", today.isoformat(), address, lambda: mail.build_message(
             address, _owner_subject(actions, today), "email/action_reminder", actions=actions, today=today,
             name=owner.name if owner else actions[0].owner_name, has_account=owner is not None,
-            mine_url=external_url("actions.mine"), source=service.source_label,
-        )
-        _send_once("action-reminder", today.isoformat(), address, message, outcome)
+            mine_url=mine_url, source=service.source_label,
+        ), outcome)
     week = week_of(today)
     for site in db.session.scalars(select(Site).where(Site.active).order_by(Site.id)):
         recipients = risk_staff(site)
@@ -109,12 +122,11 @@ def send_reminders(today: date) -> Outcome:
         digest = digest_of(site, today)
         register_url = external_url("actions.index", site=site.id, overdue="yes")
         for person in recipients:
-            message = mail.build_message(
+            _send_once("risk-digest", f"{week}/site-{site.id}", person.email.lower(), lambda: mail.build_message(
                 person.email, f"Actions at {site.name}: {digest.overdue} overdue, {digest.open} open",
                 "email/action_digest", digest=digest, today=today, week=week, name=person.name,
                 register_url=register_url, source=service.source_label,
-            )
-            _send_once("risk-digest", f"{week}/site-{site.id}", person.email.lower(), message, outcome)
+            ), outcome)
     return outcome
 
 
@@ -125,20 +137,24 @@ def _owner_subject(actions: list[Action], today: date) -> str:
     return "Your Lightbox actions: " + " and ".join(parts)
 
 
-def _send_once(kind: str, key: str, recipient: str, message, outcome: Outcome) -> None:
-    if not _claim(kind, key, recipient):
+def _send_once(kind: str, key: str, recipient: str, build: Callable[[], EmailMessage], outcome: Outcome) -> None:
+    """Claim, build, send and mark one notice. Claims are written on a connection of their own, so the
+    session's loaded actions stay loaded from one email to the next."""
+    claimed_at = _claim(kind, key, recipient)
+    if claimed_at is None:
         outcome.already_sent += 1
         return
+    mine = (*_notice(kind, key, recipient), Notice.claimed_at == claimed_at, Notice.sent_at.is_(None))
     try:
-        mail.send(message)
+        mail.send(build())
     except Exception:  # noqa: BLE001 - one bad address or a mail server hiccup must not stop the rest
         log.exception("%s for %s not sent; the next run tries again", kind, recipient)
-        db.session.execute(delete(Notice).where(*_notice(kind, key, recipient), Notice.sent_at.is_(None)))
-        db.session.commit()
+        with db.engine.begin() as connection:
+            connection.execute(delete(Notice).where(*mine))
         outcome.failed += 1
         return
-    db.session.execute(update(Notice).where(*_notice(kind, key, recipient)).values(sent_at=utcnow()))
-    db.session.commit()
+    with db.engine.begin() as connection:
+        connection.execute(update(Notice).where(*mine).values(sent_at=utcnow()))
     outcome.sent += 1
 
 
@@ -146,15 +162,15 @@ def _notice(kind: str, key: str, recipient: str):
     return Notice.kind == kind, Notice.key == key, Notice.recipient == recipient
 
 
-def _claim(kind: str, key: str, recipient: str) -> bool:
-    """Whether this run may send the notice: nobody has, and nobody else is sending it now."""
+def _claim(kind: str, key: str, recipient: str) -> datetime | None:
+    """The time this run claimed the notice at, if nobody has sent it and nobody else is sending it now."""
     now = utcnow()
-    made = insert_if_absent(Notice, {"kind": kind, "key": key, "recipient": recipient, "claimed_at": now},
-                            ["kind", "key", "recipient"])
-    if made is None:
-        made = db.session.execute(
-            update(Notice).where(*_notice(kind, key, recipient), Notice.sent_at.is_(None),
-                                 Notice.claimed_at < now - CLAIM_EXPIRES).values(claimed_at=now)
-        ).rowcount or None
-    db.session.commit()
-    return made is not None
+    with db.engine.begin() as connection:
+        made = insert_if_absent(Notice, {"kind": kind, "key": key, "recipient": recipient, "claimed_at": now},
+                                ["kind", "key", "recipient"], connection)
+        if made is None:
+            made = connection.execute(
+                update(Notice).where(*_notice(kind, key, recipient), Notice.sent_at.is_(None),
+                                     Notice.claimed_at < now - CLAIM_EXPIRES).values(claimed_at=now)
+            ).rowcount or None
+    return now if made is not None else None

@@ -14,6 +14,7 @@ from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
+from meetings.anonymise import record
 from meetings.anonymise.text import scrub
 from meetings.cases import access, review
 from meetings.extensions import db
@@ -97,12 +98,35 @@ def can_see(user: User, action: Action) -> bool:
         select(Action.id).join(Action.meeting).where(Action.id == action.id, visible_to(user)).exists())) or False
 
 
-def can_update(user: User, action: Action, seen: bool = False) -> bool:
-    """Its owner, the meeting's chairs, and risk staff who see it move an action on. `seen` when the action
-    came from a list of those the person sees, so each row does not ask the database again."""
-    if is_owner(user, action) or access.can_run(user, action.meeting):
+def applies_to_site_of(user: User, action: Action) -> bool:
+    """Whether the action is for the person's home site: held there, for it, or for every site."""
+    site_id = user.home_site_id
+    return site_id is not None and (action.all_sites or action.meeting.site_id == site_id
+                                    or any(site.id == site_id for site in action.sites))
+
+
+def can_govern(user: User, action: Action) -> bool:
+    """Risk staff of a site the action is for, the meeting's chairs and admins: they may also cancel and
+    reopen it, which its owner alone may not."""
+    if access.can_run(user, action.meeting):
         return True
-    return user.has_role(Role.RISK) and (seen or can_see(user, action))
+    return user.has_role(Role.RISK) and applies_to_site_of(user, action)
+
+
+def can_update(user: User, action: Action) -> bool:
+    """Its owner, and those who govern it, move an action on."""
+    return is_owner(user, action) or can_govern(user, action)
+
+
+def allowed_moves(user: User, action: Action) -> tuple[ActionStatus, ...]:
+    """Where this person may move the action now: an owner starts and finishes it; cancelling and
+    reopening are for those who govern it."""
+    moves = TRANSITIONS[ActionStatus(action.status)]
+    if can_govern(user, action):
+        return moves
+    if is_owner(user, action):
+        return tuple(move for move in moves if move in (ActionStatus.IN_PROGRESS, ActionStatus.DONE))
+    return ()
 
 
 def action_or_404(action_id: int, allowed=can_see) -> Action:
@@ -143,6 +167,17 @@ def anonymised_text(text: str, meeting: Meeting, case: Case | None) -> str:
     return text if cases else scrub(text).text
 
 
+PATIENT_IDENTIFIERS = {"patient", "nhs_number", "hospital_number", "accession_number"}
+
+
+def names_a_patient(text: str, meeting: Meeting, case: Case | None) -> bool:
+    """Whether `text` carries a patient identifier of the meeting's cases. An owner's name is shown as typed
+    (scrubbing would take out every "Dr ..."), so one that names the patient is refused instead."""
+    cases = [case] if case is not None else db.session.scalars(select(Case).where(Case.meeting_id == meeting.id))
+    return any(found.kind in PATIENT_IDENTIFIERS
+               for each in cases for found in record.find(text, review.known_for(each)))
+
+
 def capture(meeting: Meeting, new: NewAction, by: User) -> Action:
     """Record an action agreed in the meeting, with the start of its history."""
     action = Action(
@@ -165,10 +200,6 @@ def meeting_actions(meeting: Meeting) -> list[Action]:
 
 # --- status changes -----------------------------------------------------------------------------
 
-def moves_from(action: Action) -> tuple[ActionStatus, ...]:
-    return TRANSITIONS[ActionStatus(action.status)]
-
-
 def change_status(action: Action, to: str, note: str, by: User, seen_version: int | None) -> ActionEvent:
     """Move the action on, recording who, when, from, to and why.
 
@@ -182,9 +213,12 @@ def change_status(action: Action, to: str, note: str, by: User, seen_version: in
         target = ActionStatus(to)
     except ValueError:
         raise ActionRuleError("Choose what to move the action to", "to") from None
-    if target not in moves_from(action):
+    if target not in TRANSITIONS[ActionStatus(action.status)]:
         raise ActionRuleError(f"An action that is {action.status_label.lower()} cannot be moved to "
                               f"{target.label.lower()}", "to")
+    if target not in allowed_moves(by, action):
+        raise ActionRuleError(f"Only risk staff or the meeting's chair can {MOVE_LABELS[target].lower()} an "
+                              "action", "to")
     note = note.strip()
     if target in NOTE_REQUIRED and not note:
         raise ActionRuleError(NOTE_REQUIRED[target])

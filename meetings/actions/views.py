@@ -6,9 +6,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from meetings.actions import panel, service
-from meetings.actions.forms import ALL_SITES, SOMEONE_ELSE, ActionForm
+from meetings.actions.forms import ALL_SITES, ActionForm
 from meetings.auth.service import find_user_by_email
 from meetings.cases import access, review
+from meetings import audit
 from meetings.extensions import db
 from meetings.live import views as live_views
 from meetings.models import Action, Case, Meeting, Role, Site, User
@@ -50,13 +51,16 @@ def capture(meeting_id: int):
     form = panel.capture_form(meeting)
     if not form.validate():
         return _captured(meeting, form, None, 422)
-    case = None
-    if form.case_id.data:
-        case = db.session.get(Case, int(form.case_id.data))
-    owner = None if form.owner.data == SOMEONE_ELSE else db.session.get(User, int(form.owner.data))
+    case = db.session.get(Case, int(form.case_id.data)) if form.case_id.data else None
+    for typed in (form.owner_name, form.owner_email):
+        if typed.data and service.names_a_patient(typed.data, meeting, case):
+            typed.errors.append("That names the patient: the owner must be a member of staff")
+            return _captured(meeting, form, None, 422)
+    owner = db.session.get(User, int(form.owner.data)) if form.owner.data else None
     if owner is None:
         # A named owner who turns out to have an account is that account: their actions reach "My actions".
-        owner = find_user_by_email(form.owner_email.data or "")
+        account = find_user_by_email(form.owner_email.data or "")
+        owner = account if account is not None and account.active else None
     all_sites = ALL_SITES in form.sites.data
     sites = [] if all_sites else list(db.session.scalars(
         select(Site).where(Site.id.in_([int(s) for s in form.sites.data]))))
@@ -80,22 +84,25 @@ def _captured(meeting: Meeting, form: ActionForm | None, action: Action | None, 
 
 # --- the action register ------------------------------------------------------------------------
 
+def _rows_context() -> dict:
+    """What every list of actions, and an action's page, needs to show and move an action."""
+    return {"today": today_local(), "source": service.source_label,
+            "moves": lambda action: service.allowed_moves(current_user, action)}
+
+
 @bp.get("/actions/")
 @role_required(Role.RISK, Role.CHAIR, Role.ADMIN)
 def index():
-    today = today_local()
     filters = service.Filters.from_args(request.args)
-    page = service.register_page(current_user, filters, today, page=request.args.get("page", 1, type=int))
-    context = {"page": page, "filters": filters, "today": today, "source": service.source_label,
-               "moves": service.moves_from, "can_update": lambda a: service.can_update(current_user, a, seen=True),
-               "back": request.full_path}
+    page = service.register_page(current_user, filters, today_local(), page=request.args.get("page", 1, type=int))
+    context = _rows_context() | {"page": page, "filters": filters, "back": request.full_path}
     if is_htmx() and request.headers.get("HX-Target") == "action-results":
         response = Response(render_template("actions/_results.html", **context))
     else:
         choices = service.filter_choices(current_user, filters)
         response = Response(render_template("actions/index.html", choices=choices,
                                             statuses=service.STATUS_FILTERS, sorts=service.SORT_LABELS, **context))
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = "HX-Request, HX-Target"
     return response
 
 
@@ -104,6 +111,9 @@ def index():
 def export():
     today = today_local()
     filters = service.Filters.from_args(request.args)
+    # Owners' names and emails leave Lightbox in the file: who took it, and with which filters, is kept.
+    audit.record("actions.exported", current_user, filters=filters.as_args())
+    db.session.commit()
     rows = service.csv_rows(service.register_query(current_user, filters, today), today)
     return csv_response(service.CSV_HEADER, rows, f"actions-{today.isoformat()}.csv")
 
@@ -113,30 +123,29 @@ def export():
 def mine():
     everything = request.args.get("show") == "all"
     return render_template("actions/mine.html", actions=service.my_actions(current_user, everything),
-                           everything=everything, today=today_local(), source=service.source_label,
-                           moves=service.moves_from, can_update=lambda a: True, back=request.full_path)
+                           everything=everything, back=request.full_path, **_rows_context())
 
 
 @bp.get("/actions/<int:action_id>")
 @login_required
 def detail(action_id: int):
     action = service.action_or_404(action_id)
-    return _detail_page(action, 200)
+    return render_template("actions/detail.html", **_detail_context(action, back=request.full_path))
 
 
-def _detail_page(action: Action, status: int, **extra):
+def _detail_context(action: Action, **extra) -> dict:
+    """An action's page: the action, where it came from (the case as the room saw it), and its history."""
     shown = None
     if action.case is not None:
         try:
             shown = review.anonymised_case(action.case)
         except review.NotReviewed:
             pass
-    context = {"action": action, "shown": shown, "today": today_local(), "source": service.source_label,
-               "moves": service.moves_from, "can_update": lambda a: service.can_update(current_user, a),
-               "can_see_case": action.case is not None and access.can_review(current_user, action.case),
-               "can_see_meeting": access.can_see_register(current_user, action.meeting),
-               "back": request.full_path if request.method == "GET" else None} | extra
-    return render_template("actions/detail.html", **context), status
+    return _rows_context() | {
+        "action": action, "shown": shown,
+        "can_see_case": action.case is not None and access.can_review(current_user, action.case),
+        "can_see_meeting": access.can_see_register(current_user, action.meeting),
+    } | extra
 
 
 @bp.post("/actions/<int:action_id>/status")
@@ -144,34 +153,30 @@ def _detail_page(action: Action, status: int, **extra):
 def change_status(action_id: int):
     """Move an action on. A move made from an out-of-date page is refused (409) with the action as it now
     is; a missing note is asked for (422). Either way the note typed is kept."""
-    action = service.action_or_404(action_id)
-    if not service.can_update(current_user, action):
-        return Response("", 404) if is_htmx() else _detail_page(action, 404)
+    action = service.action_or_404(action_id, service.can_update)
     to, note = request.form.get("to", ""), request.form.get("note", "")
-    seen = request.form.get("version", type=int)
     try:
-        service.change_status(action, to, note, current_user, seen)
+        service.change_status(action, to, note, current_user, request.form.get("version", type=int))
     except service.ActionConflict:
         db.session.rollback()
-        action = db.session.get(Action, action_id)
-        return _status_response(action, 409, typed={"to": to, "note": note}, conflict=True)
+        return _status_response(db.session.get(Action, action_id), 409, typed={"to": to, "note": note},
+                                conflict=True)
     except service.ActionRuleError as error:
         db.session.rollback()
-        action = db.session.get(Action, action_id)
-        return _status_response(action, 422, typed={"to": to, "note": note}, error=error)
+        return _status_response(db.session.get(Action, action_id), 422, typed={"to": to, "note": note},
+                                error=error)
     db.session.commit()
     return _status_response(action, 200, saved=True)
 
 
 def _status_response(action: Action, status: int, **extra):
-    view = request.form.get("view", "row")
+    """The moved (or refused) action as the page that sent it shows it: a row of a list, or its own page."""
     back = safe_next(request.form.get("next"))
-    if not is_htmx():
-        if status == 200:
-            return redirect(back or url_for("actions.detail", action_id=action.id), code=303)
-        return _detail_page(action, status, **extra)
-    template = "actions/_detail_body.html" if view == "detail" else "actions/_row.html"
-    html = render_template(template, action=action, today=today_local(), source=service.source_label,
-                           moves=service.moves_from, can_update=lambda a: service.can_update(current_user, a),
-                           back=back, show_owner=request.form.get("show_owner") != "no", **extra)
-    return Response(html, status)
+    detail_page = request.form.get("view") == "detail" or not is_htmx()
+    if not is_htmx() and status == 200:
+        return redirect(back or url_for("actions.detail", action_id=action.id), code=303)
+    if detail_page:
+        template = "actions/_detail_body.html" if is_htmx() else "actions/detail.html"
+        return render_template(template, **_detail_context(action, back=back, **extra)), status
+    return render_template("actions/_row.html", action=action, back=back,
+                           show_owner=request.form.get("show_owner") != "no", **_rows_context() | extra), status

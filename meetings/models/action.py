@@ -115,7 +115,7 @@ class ActionEvent(Base):
     action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    # The name as it was then, so the history reads the same after a user is renamed or removed.
+    # The name as it was then, so the history reads the same after a user is renamed or deactivated.
     by_name: Mapped[str] = mapped_column(String(200))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
