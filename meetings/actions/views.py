@@ -14,7 +14,7 @@ from meetings.extensions import db
 from meetings.live import views as live_views
 from meetings.models import Action, Case, Meeting, Role, Site, User
 from meetings.security import role_required, safe_next
-from meetings.web import csv_response, is_htmx, today_local
+from meetings.web import csv_response, format_datetime, is_htmx, today_local
 
 bp = Blueprint("actions", __name__)
 
@@ -99,11 +99,21 @@ def index():
     if is_htmx() and request.headers.get("HX-Target") == "action-results":
         response = Response(render_template("actions/_results.html", **context))
     else:
-        choices = service.filter_choices(current_user, filters)
-        response = Response(render_template("actions/index.html", choices=choices,
+        response = Response(render_template("actions/index.html", options=_filter_options(filters),
                                             statuses=service.STATUS_FILTERS, sorts=service.SORT_LABELS, **context))
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
+
+
+def _filter_options(filters: service.Filters) -> dict[str, list[tuple[int, str]]]:
+    """The register's filter menus as (value, text) pairs."""
+    choices = service.filter_choices(current_user, filters)
+    return {
+        "site": [(site.id, site.name) for site in choices.sites],
+        "owner": [(person.id, person.name) for person in choices.owners],
+        "meeting": [(m.id, f"{format_datetime(m.starts_at, '%-d %b %Y')}: {m.title}") for m in choices.meetings],
+        "due_within": [(days, f"Within {days} days") for days in (7, 14, 30, 90)],
+    }
 
 
 @bp.get("/actions/export.csv")
