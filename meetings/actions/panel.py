@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from meetings.actions import service
 from meetings.actions.forms import ALL_SITES, ActionForm
+from meetings.cases import service as cases
 from meetings.extensions import db
 from meetings.live import service as live
-from meetings.models import Action, Case, Meeting, MeetingScope, Site, User
+from meetings.models import Action, Meeting, MeetingScope, Site, User
 from meetings.web import today_local
 
 
@@ -19,10 +20,9 @@ def capture_form(meeting: Meeting, **kwargs) -> ActionForm:
     people = select(User).where(User.active).order_by(User.name)
     if meeting.scope == MeetingScope.LOCAL and meeting.site_id is not None:
         people = people.where(User.home_site_id == meeting.site_id)
-    cases = db.session.scalars(select(Case).where(Case.meeting_id == meeting.id).order_by(Case.queue_position))
     sites = db.session.scalars(select(Site).where(Site.active).order_by(Site.name))
     # The prefix keeps the form's ids apart from the console's other forms.
-    return ActionForm(cases=list(cases), people=list(db.session.scalars(people)), network=list(sites),
+    return ActionForm(cases=cases.queue(meeting), people=list(db.session.scalars(people)), network=list(sites),
                       today=today_local(), prefix="action", **kwargs)
 
 

@@ -58,7 +58,7 @@ def owners_due(today: date) -> dict[str, list[Action]]:
                (User.id.is_(None) & (Action.owner_email != "")) | User.active)
         .options(service.ROW_LOADS).order_by(Action.due_on, Action.id))
     by_owner: dict[str, list[Action]] = defaultdict(list)
-    for action in actions.unique():
+    for action in actions:
         by_owner[action.owner_address.lower()].append(action)
     return dict(by_owner)
 
@@ -80,7 +80,7 @@ def digest_of(site: Site, today: date) -> Digest:
         due_soon=count(open_here.where(Action.due_on >= today,
                                        Action.due_on <= today + timedelta(days=DUE_SOON_DAYS))),
         oldest_overdue=list(db.session.scalars(overdue.options(service.ROW_LOADS).order_by(Action.due_on, Action.id)
-                                               .limit(DIGEST_OVERDUE_LISTED)).unique()),
+                                               .limit(DIGEST_OVERDUE_LISTED))),
     )
 
 

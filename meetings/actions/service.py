@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from meetings.anonymise import record
 from meetings.anonymise.text import scrub
 from meetings.cases import access, review
+from meetings.cases import service as cases
 from meetings.extensions import db
 from meetings.models import (
     CLOSED_STATUSES, OPEN_STATUSES, Action, ActionEvent, ActionPriority, ActionSite, ActionStatus, Case, Meeting,
@@ -152,19 +153,24 @@ class NewAction:
     sites: list[Site] = field(default_factory=list)
 
 
+def _cases_about(meeting: Meeting, case: Case | None) -> list[Case]:
+    """The case an action or note is about, or every case of the meeting when it is about the meeting."""
+    return [case] if case is not None else cases.queue(meeting)
+
+
 def anonymised_text(text: str, meeting: Meeting, case: Case | None) -> str:
     """Text about a case or a meeting with the identifiers of its cases taken out, as the room's notes are.
 
     Action descriptions and notes reach the minutes and risk staff; a chair typing in a hurry names people.
     """
-    cases = [case] if case is not None else list(db.session.scalars(select(Case).where(Case.meeting_id == meeting.id)))
-    for each in cases:
+    about = _cases_about(meeting, case)
+    for each in about:
         existing = each.review
         if existing is not None and existing.approved:
             text = review.room_text(each, text)
         else:
             text = scrub(text, review.known_for(each)).text
-    return text if cases else scrub(text).text
+    return text if about else scrub(text).text
 
 
 PATIENT_IDENTIFIERS = {"patient", "nhs_number", "hospital_number", "accession_number"}
@@ -173,9 +179,8 @@ PATIENT_IDENTIFIERS = {"patient", "nhs_number", "hospital_number", "accession_nu
 def names_a_patient(text: str, meeting: Meeting, case: Case | None) -> bool:
     """Whether `text` carries a patient identifier of the meeting's cases. An owner's name is shown as typed
     (scrubbing would take out every "Dr ..."), so one that names the patient is refused instead."""
-    cases = [case] if case is not None else db.session.scalars(select(Case).where(Case.meeting_id == meeting.id))
     return any(found.kind in PATIENT_IDENTIFIERS
-               for each in cases for found in record.find(text, review.known_for(each)))
+               for each in _cases_about(meeting, case) for found in record.find(text, review.known_for(each)))
 
 
 def capture(meeting: Meeting, new: NewAction, by: User) -> Action:
@@ -296,8 +301,8 @@ def applies_to(site_id: int | None):
 
 
 def register_query(user: User, filters: Filters, today: date) -> Select:
-    """The actions a person sees, narrowed and sorted as asked, with what each row shows loaded alongside
-    (a fixed number of queries, however many rows)."""
+    """The actions a person sees, narrowed and sorted as asked; callers load what their rows show
+    (ROW_LOADS), so the query count stays fixed however many rows."""
     query = select(Action).join(Action.meeting).where(visible_to(user), _status_clause(filters.status))
     if filters.site_id is not None:
         query = query.where(applies_to(filters.site_id))
@@ -334,7 +339,7 @@ def my_actions(user: User, everything: bool = False) -> list[Action]:
              .order_by(Action.status.in_(CLOSED_STATUSES), Action.due_on, Action.id))
     if not everything:
         query = query.where(Action.status.in_(OPEN_STATUSES))
-    return list(db.session.scalars(query).unique())
+    return list(db.session.scalars(query))
 
 
 def my_counts(user: User, today: date) -> tuple[int, int]:

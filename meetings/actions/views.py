@@ -36,13 +36,6 @@ def capture_panel(meeting: Meeting, form: ActionForm | None = None, added: Actio
     return Response(html, status)
 
 
-@bp.get("/meetings/<int:meeting_id>/actions")
-@login_required
-def meeting_panel(meeting_id: int):
-    meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
-    return capture_panel(meeting)
-
-
 @bp.post("/meetings/<int:meeting_id>/actions")
 @login_required
 def capture(meeting_id: int):
