@@ -113,6 +113,12 @@ def anonymised_image(case_id: int, image_id: int):
     """The anonymised PNG: for reviewers always, for the meeting's audience once the case is approved."""
     case = access.case_or_404(case_id, lambda user, c: access.can_review(user, c) or (
         access.can_watch(user, c) and review.state_of(c) is review.ReviewState.REVIEWED))
+    return anonymised_image_response(case, image_id)
+
+
+def anonymised_image_response(case: Case, image_id: int):
+    """One of the case's images, anonymised, for a caller that has checked who may see it; 404 if the case
+    has no such image. Also serves the audience's phones (meetings.live.views.audience_image)."""
     image = service.image_of(case, image_id)
     if image is None:
         abort(404)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from meetings import device
 from meetings.actions import panel as actions_panel
 from meetings.cases import access, review
-from meetings.cases import service as cases
+from meetings.cases.review_views import anonymised_image_response
 from meetings.extensions import db, limiter
 from meetings.live import broadcast, service
 from meetings.register import presence
@@ -23,7 +23,7 @@ from meetings.live.slides import poll_view, slide_for
 from meetings.models import (
     Case, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, Poll, PollKind, RadpeerGrade, Stage,
 )
-from meetings.web import external_url, is_htmx, png_response
+from meetings.web import external_url, is_htmx
 
 bp = Blueprint("live", __name__)
 
@@ -320,12 +320,7 @@ def audience_image(code: str, image_id: int):
     case = state.case
     if case is None or review.state_of(case) is not review.ReviewState.REVIEWED:
         abort(404)
-    image = cases.image_of(case, image_id)
-    if image is None:
-        abort(404)
-    png = review.anonymised_png(image)
-    db.session.commit()  # keeps a PNG made for the first time
-    return png_response(png)
+    return anonymised_image_response(case, image_id)
 
 
 def _poll_or_404(state: LiveState, poll_id: int) -> Poll:
