@@ -57,6 +57,11 @@ def clock(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def plural(count: float, one: str, many: str | None = None) -> str:
+    """The word for `count` of a thing: plural(1, "action") is "action", plural(3, "box", "boxes") "boxes"."""
+    return one if count == 1 else (many or one + "s")
+
+
 def today_local() -> date:
     return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
@@ -111,6 +116,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["is_htmx"] = is_htmx
     app.jinja_env.globals["qr_svg"] = qr.qr_svg
     app.jinja_env.filters["clock"] = clock
+    app.jinja_env.filters["plural"] = plural
 
     @app.teardown_request
     def rollback_unfinished(exc):

@@ -12,7 +12,7 @@ from meetings.cases import access, review, service
 from meetings.extensions import db
 from meetings.live import broadcast, slides
 from meetings.models import Case
-from meetings.web import is_htmx, png_response
+from meetings.web import is_htmx, plural, png_response
 
 bp = Blueprint("review", __name__)
 
@@ -103,7 +103,7 @@ def boxes(case_id: int, image_id: int):
 
 def _boxes_said(drawn: list, state: review.ReviewState) -> str:
     count = len(drawn)
-    said = f"Saved: {count} black {'box' if count == 1 else 'boxes'} on this image."
+    said = f"Saved: {count} black {plural(count, 'box', 'boxes')} on this image."
     return said + (" Approve the case again before it is presented." if state is review.ReviewState.CHANGED else "")
 
 

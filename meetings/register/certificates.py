@@ -18,7 +18,7 @@ from meetings.models import Attendance, AttendanceStatus, Meeting, Profession, u
 from meetings.pdf import render_pdf
 from meetings.qr import qr_png_data_uri
 from meetings.register import service
-from meetings.web import external_url, format_datetime, local_time
+from meetings.web import external_url, format_datetime, local_time, plural
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def certificate_of(attendance: Attendance, outcomes: tuple[str, ...] | None = No
         meeting_title=meeting.title, date=format_datetime(meeting.starts_at, "%A %-d %B %Y"),
         time_attended=f"{local_time(start):%H:%M} to {local_time(end):%H:%M} ({service.format_duration(minutes)})",
         credits=service.format_credits(credits),
-        statement=STATEMENT.format(credits=service.format_credits(credits), unit="credit" if credits == 1 else "credits"),
+        statement=STATEMENT.format(credits=service.format_credits(credits), unit=plural(credits, "credit")),
         learning_outcomes=learning_outcomes(meeting) if outcomes is None else outcomes,
         chair_name=meeting.chair.name, chair_email=meeting.chair.email,
         verify_url=external_url("register.verify", number=attendance.certificate_number),
