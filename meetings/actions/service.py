@@ -15,9 +15,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from meetings.anonymise import record
-from meetings.anonymise.text import scrub
 from meetings.cases import access, review
-from meetings.cases import service as cases
 from meetings.extensions import db
 from meetings.models import (
     CLOSED_STATUSES, OPEN_STATUSES, Action, ActionEvent, ActionPriority, ActionSite, ActionStatus, Case, Meeting,
@@ -153,26 +151,6 @@ class NewAction:
     sites: list[Site] = field(default_factory=list)
 
 
-def _cases_about(meeting: Meeting, case: Case | None) -> list[Case]:
-    """The case an action or note is about, or every case of the meeting when it is about the meeting."""
-    return [case] if case is not None else cases.queue(meeting)
-
-
-def anonymised_text(text: str, meeting: Meeting, case: Case | None) -> str:
-    """Text about a case or a meeting with the identifiers of its cases taken out, as the room's notes are.
-
-    Action descriptions and notes reach the minutes and risk staff; a chair typing in a hurry names people.
-    """
-    about = _cases_about(meeting, case)
-    for each in about:
-        existing = each.review
-        if existing is not None and existing.approved:
-            text = review.room_text(each, text)
-        else:
-            text = scrub(text, review.known_for(each)).text
-    return text if about else scrub(text).text
-
-
 PATIENT_IDENTIFIERS = {"patient", "nhs_number", "hospital_number", "accession_number"}
 
 
@@ -180,13 +158,13 @@ def names_a_patient(text: str, meeting: Meeting, case: Case | None) -> bool:
     """Whether `text` carries a patient identifier of the meeting's cases. An owner's name is shown as typed
     (scrubbing would take out every "Dr ..."), so one that names the patient is refused instead."""
     return any(found.kind in PATIENT_IDENTIFIERS
-               for each in _cases_about(meeting, case) for found in record.find(text, review.known_for(each)))
+               for each in review.cases_about(meeting, case) for found in record.find(text, review.known_for(each)))
 
 
 def capture(meeting: Meeting, new: NewAction, by: User) -> Action:
     """Record an action agreed in the meeting, with the start of its history."""
     action = Action(
-        meeting=meeting, case=new.case, description=anonymised_text(new.description.strip(), meeting, new.case),
+        meeting=meeting, case=new.case, description=review.meeting_text(new.description.strip(), meeting, new.case),
         owner=new.owner, owner_name="" if new.owner else new.owner_name.strip(),
         owner_email="" if new.owner else new.owner_email.strip(), due_on=new.due_on, priority=new.priority,
         all_sites=new.all_sites, sites=[] if new.all_sites else new.sites, created_by_id=by.id,
@@ -227,7 +205,7 @@ def change_status(action: Action, to: str, note: str, by: User, seen_version: in
     note = note.strip()
     if target in NOTE_REQUIRED and not note:
         raise ActionRuleError(NOTE_REQUIRED[target])
-    note = anonymised_text(note, action.meeting, action.case) if note else ""
+    note = review.meeting_text(note, action.meeting, action.case) if note else ""
     event = ActionEvent(by_id=by.id, by_name=by.name, from_status=action.status, to_status=target, note=note)
     action.history.append(event)
     action.status = target

@@ -16,8 +16,9 @@ from meetings import audit
 from meetings.anonymise import case as anonymised
 from meetings.anonymise.images import Box, anonymise_image
 from meetings.anonymise.text import Known, Scrubbed, scrub
+from meetings.cases import service
 from meetings.extensions import db
-from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, User, utcnow
+from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, Meeting, User, utcnow
 from meetings.models.base import LabelledEnum
 
 MAX_BOXES = 50
@@ -158,6 +159,26 @@ def anonymised_case(case: Case, image_url: Callable[[int], str] | None = None) -
 def room_text(case: Case, text: str) -> str:
     """Text the room wrote about an approved case (a poll answer), scrubbed as its notes are."""
     return anonymised.scrub_live(text, review_of(case), known_for(case))
+
+
+def cases_about(meeting: Meeting, case: Case | None) -> list[Case]:
+    """The case an action or note is about, or every case of the meeting when it is about the meeting."""
+    return [case] if case is not None else service.queue(meeting)
+
+
+def meeting_text(text: str, meeting: Meeting, case: Case | None) -> str:
+    """Text about a case or a meeting with the identifiers of its cases taken out, as the room's notes are.
+
+    Action descriptions and notes reach the minutes and risk staff; a chair typing in a hurry names people.
+    """
+    about = cases_about(meeting, case)
+    for each in about:
+        existing = each.review
+        if existing is not None and existing.approved:
+            text = room_text(each, text)
+        else:
+            text = scrub(text, known_for(each)).text
+    return text if about else scrub(text).text
 
 
 # --- images -------------------------------------------------------------------------------------
