@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(anonymise_text)
     app.cli.add_command(send_certificates)
     app.cli.add_command(send_action_reminders)
+    app.cli.add_command(minutes_pdf)
+    app.cli.add_command(send_pending_mail)
 
 
 @click.command("create-user")
@@ -58,6 +60,12 @@ def seed_demo(if_empty: bool) -> None:
         return
     demo.seed()
     db.session.commit()
+    from flask import current_app
+
+    from meetings import deliveries
+
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        deliveries.send_pending()  # the published demo minutes: to instance/outbox unless MAIL_SERVER is set
     click.echo("Demo sign-ins (password for all: " + demo.DEMO_PASSWORD + "):")
     for email, roles in demo.DEMO_SIGN_INS:
         click.echo(f"  {email:<34} {roles}")
@@ -131,5 +139,46 @@ def send_action_reminders(today) -> None:
         outcome = reminders.send_reminders(today.date() if today else today_local())
     click.echo(f"Action reminders and digests sent: {outcome.sent}; sent before: {outcome.already_sent}; "
                f"failed (will be tried again): {outcome.failed}")
+    if outcome.failed:
+        raise SystemExit(1)
+
+
+@click.command("minutes")
+@click.argument("meeting_id", type=int)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="Where to write the PDF.")
+def minutes_pdf(meeting_id: int, out: str) -> None:
+    """Write a meeting's minutes as PDF: the published version if there is one, else the draft, marked DRAFT
+    on every page."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from meetings.minutes import service
+    from meetings.models import Meeting
+
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise click.ClickException(f"no meeting with id {meeting_id}")
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        latest = service.minutes_of(meeting).latest
+        pdf = latest.pdf if latest is not None else service.draft_pdf(meeting)
+        db.session.commit()
+    Path(out).write_bytes(pdf)
+    click.echo(f"Wrote {'version ' + str(latest.number) if latest else 'the DRAFT'} of the minutes of "
+               f"{meeting.title!r} to {out} ({len(pdf):,} bytes)")
+
+
+@click.command("send-pending-mail")
+def send_pending_mail() -> None:
+    """Send every queued email not yet delivered (published minutes, learning bulletins), retrying those
+    that failed, up to five tries each. Cron-safe: nothing is sent twice."""
+    from flask import current_app
+
+    from meetings import deliveries
+
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        outcome = deliveries.send_pending()
+    click.echo(f"Emails sent: {outcome.sent}; failed (will be tried again): {outcome.failed}")
     if outcome.failed:
         raise SystemExit(1)

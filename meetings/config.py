@@ -92,6 +92,8 @@ def load(instance_path: str) -> dict:
         # Closing the register emails certificates from a background thread, so the chair is not kept
         # waiting; `flask --app app send-certificates` sends any left unsent (say a worker restarted).
         "CERTIFICATES_IN_BACKGROUND": _bool("CERTIFICATES_IN_BACKGROUND", True),
+        # Published minutes and bulletins are sent the same way; `send-pending-mail` retries what failed.
+        "MAIL_IN_BACKGROUND": _bool("MAIL_IN_BACKGROUND", True),
         # NHS numbers 999 000 0000-999 999 9999 are for testing; real departments refuse them.
         "ALLOW_TEST_NHS_NUMBERS": _bool("ALLOW_TEST_NHS_NUMBERS", False),
     }

@@ -16,9 +16,10 @@ from meetings import nhs_number
 from meetings.cases import review
 from meetings.cases.images import check_upload
 from meetings.extensions import db
+from meetings.minutes import service as minutes
 from meetings.models import (
     Action, ActionEvent, ActionPriority, ActionStatus, Attendance, AttendanceStatus, Case, CaseIdentifiers, CaseImage, CaseKind,
-    CaseStatus, Evaluation, Meeting, MeetingStatus, Minutes, MinutesStatus, Modality, Profession, ProfessionalBody,
+    CaseStatus, Evaluation, Meeting, MeetingStatus, Modality, Profession, ProfessionalBody,
     Register, Role, SignedBy, Site, User, person_key,
 )
 
@@ -316,14 +317,17 @@ def _actions(people, meetings, cases) -> None:
         db.session.add(action)
 
 
-def _minutes(meetings) -> None:
-    for meeting, status in ((meetings[0], MinutesStatus.PUBLISHED), (meetings[1], MinutesStatus.DRAFT)):
-        if _one(Minutes, meeting_id=meeting.id) is None:
-            db.session.add(Minutes(
-                meeting_id=meeting.id, status=status,
-                any_other_business="The next meeting will trial live polls. Volunteers for case review welcome.",
-                published_at=meeting.ends_at + timedelta(days=3) if status == MinutesStatus.PUBLISHED else None,
-            ))
+def _minutes(people, meetings) -> None:
+    """The first meeting's minutes are published (their emails wait in the delivery log for
+    `send-pending-mail`); the second's are a draft."""
+    for meeting in meetings[:2]:
+        record = minutes.minutes_of(meeting)
+        if not record.any_other_business:
+            record.any_other_business = "The next meeting will trial live polls. Volunteers for case review welcome."
+    first = minutes.minutes_of(meetings[0])
+    if not first.versions:
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            minutes.publish(meetings[0], people["chair@northgate.example.org"], "")
 
 
 # The burned-in name, NHS number and date across the top of the demo ultrasound.
@@ -357,5 +361,5 @@ def seed() -> None:
     _reviews(people, cases)
     _attendance(people, meetings)
     _actions(people, meetings, cases)
-    _minutes(meetings)
+    _minutes(people, meetings)
     db.session.flush()

@@ -78,6 +78,7 @@ def app(tmp_path_factory):
             "LIVE_VERSION_CACHE_SECONDS": 0,
             # Certificates are emailed in the closing request, so a test sees them sent when it returns.
             "CERTIFICATES_IN_BACKGROUND": False,
+            "MAIL_IN_BACKGROUND": False,
         }
     )
     app.test_client_class = Client

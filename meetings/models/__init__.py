@@ -12,8 +12,9 @@ from meetings.models.case import (
     DiscrepancyType, Modality, RadpeerGrade,
 )
 from meetings.models.live import LiveState, Poll, PollKind, PollVote, Stage
+from meetings.models.delivery import Delivery, DeliveryStatus
 from meetings.models.meeting import Meeting, MeetingScope, MeetingStatus
-from meetings.models.minutes import Minutes, MinutesStatus
+from meetings.models.minutes import Minutes, MinutesStatus, MinutesVersion
 from meetings.models.notice import Notice
 from meetings.models.site import Site
 from meetings.models.user import Profession, ProfessionalBody, Role, User, UserRole
@@ -25,5 +26,5 @@ __all__ = [
     "User", "UserRole", "person_key", "utcnow", "ClinicalSignificance", "DiscrepancyType", "RadpeerGrade",
     "LiveState", "Poll", "PollKind", "PollVote", "Stage",
     "ActionEvent", "ActionSite", "CLOSED_STATUSES", "OPEN_STATUSES", "Notice",
-    "AttendanceStatus", "Evaluation", "Register", "SignedBy", "new_certificate_number",
+    "AttendanceStatus", "Delivery", "DeliveryStatus", "MinutesVersion", "Evaluation", "Register", "SignedBy", "new_certificate_number",
 ]

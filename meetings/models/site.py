@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, false
+from sqlalchemy import String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meetings.models.base import Base, UTCDateTime, utcnow
@@ -18,7 +18,15 @@ class Site(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # RADPEER-style grading is off unless a site asks: the Royal College of Radiologists finds it unreliable.
     radpeer_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Published minutes go to the site's risk staff and to these addresses (a team mailbox), one per line.
+    risk_distribution: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Whether the minutes name the people present, or only count them by profession.
+    minutes_list_names: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def risk_addresses(self) -> list[str]:
+        return [line.strip() for line in self.risk_distribution.splitlines() if line.strip()]
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"

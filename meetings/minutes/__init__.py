@@ -1,0 +1,1 @@
+"""Minutes: assembled from what the meeting recorded, edited by the chair, published and distributed."""

@@ -1,0 +1,148 @@
+"""What the minutes say, assembled from what the meeting recorded: nothing is typed twice.
+
+Every case reaches the minutes as the AnonymisedCase the room saw; every text the chair edits was scrubbed
+when it was saved. The PDF template and the bulletin render a MinutesContent and nothing else.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from meetings.actions import service as actions
+from meetings.anonymise.case import AnonymisedCase
+from meetings.cases import review
+from meetings.cases import service as cases
+from meetings.extensions import db
+from meetings.live.slides import PollView, poll_view
+from meetings.models import (
+    Action, Attendance, AttendanceStatus, Case, CaseStatus, ClinicalSignificance, DiscrepancyType, Meeting,
+    MeetingScope, MeetingStatus, Minutes, Poll, Profession,
+)
+from meetings.register import service as register
+
+
+@dataclass(frozen=True)
+class CaseSection:
+    """One presented case in the minutes. `case` is None while its anonymisation needs the chair's review
+    again (it changed after approval): the section then says so, and the minutes cannot be published."""
+
+    case_id: int
+    number: int
+    case: AnonymisedCase | None
+    summary: str
+    summary_edited: bool
+    discrepancy: str
+    significance: str
+    polls: tuple[PollView, ...]
+
+    @property
+    def heading(self) -> str:
+        title = self.case.title if self.case else "anonymisation to be reviewed again"
+        return f"Case {self.number}: {title}"
+
+
+@dataclass(frozen=True)
+class AttendanceSummary:
+    present: int
+    by_profession: tuple[tuple[str, int], ...]
+    # (name, profession) of those present, or None when the site's minutes count people without naming them.
+    names: tuple[tuple[str, str], ...] | None
+    apologies: tuple[str, ...] | None
+    apologies_count: int
+    # Regional meetings say how many sites were there, never which.
+    sites_represented: int | None
+
+
+@dataclass(frozen=True)
+class MinutesContent:
+    meeting: Meeting
+    minutes: Minutes
+    attendance: AttendanceSummary
+    sections: tuple[CaseSection, ...]
+    not_reached: int
+    actions: tuple[Action, ...]
+    next_meeting: Meeting | None
+
+    @property
+    def needs_review(self) -> tuple[CaseSection, ...]:
+        return tuple(section for section in self.sections if section.case is None)
+
+    @property
+    def learning(self) -> list[dict]:
+        """The learning points as the bulletin carries them."""
+        return [{"title": section.heading, "points": section.case.learning_points}
+                for section in self.sections if section.case is not None and section.case.learning_points.strip()]
+
+
+def default_summary(case: AnonymisedCase) -> str:
+    """The summary the chair starts from: the question asked and what was found later, as the room saw them."""
+    return "\n".join(text for text in (case.clinical_question.strip(), case.outcome_text.strip()) if text)
+
+
+def _section(case: Case, number: int, minutes: Minutes, polls: list[Poll]) -> CaseSection:
+    try:
+        anonymised = review.anonymised_case(case, lambda image_id: "")
+    except review.NotReviewed:
+        anonymised = None
+    edited = minutes.summaries.get(str(case.id))
+    return CaseSection(
+        case_id=case.id, number=number, case=anonymised,
+        summary=edited if edited is not None else (default_summary(anonymised) if anonymised else ""),
+        summary_edited=edited is not None,
+        discrepancy=DiscrepancyType(case.discrepancy_type).label if case.discrepancy_type else "",
+        significance=ClinicalSignificance(case.clinical_significance).label if case.clinical_significance else "",
+        polls=tuple(poll_view(poll) for poll in polls) if anonymised else (),
+    )
+
+
+def presented_cases(meeting: Meeting) -> tuple[list[Case], int]:
+    """The cases the room reached, in queue order, and how many it did not reach."""
+    queued = cases.queue(meeting)
+    presented = [case for case in queued if case.status == CaseStatus.PRESENTED]
+    return presented, len(queued) - len(presented)
+
+
+def attendance_summary(meeting: Meeting) -> AttendanceSummary:
+    entries = register.entries(meeting)
+    present = [entry for entry in entries if entry.status == AttendanceStatus.PRESENT]
+    apologies = [entry.name for entry in entries if entry.status == AttendanceStatus.APOLOGIES]
+    counts = Counter(entry.profession for entry in present)
+    regional = meeting.scope == MeetingScope.REGIONAL
+    names_listed = regional or meeting.site is None or meeting.site.minutes_list_names
+    return AttendanceSummary(
+        present=len(present),
+        by_profession=tuple((Profession(key).label, counts[key]) for key in Profession if counts[key]),
+        names=tuple((entry.name, Profession(entry.profession).label) for entry in present) if names_listed else None,
+        apologies=tuple(apologies) if names_listed else None, apologies_count=len(apologies),
+        sites_represented=len({_site_key(entry) for entry in present}) if regional else None,
+    )
+
+
+def _site_key(entry: Attendance) -> str:
+    return " ".join(entry.site_name.lower().split())
+
+
+def next_meeting(meeting: Meeting) -> Meeting | None:
+    """The next meeting of the same site (or of the network, for a regional one) that is not cancelled."""
+    same_place = (Meeting.scope == MeetingScope.REGIONAL if meeting.scope == MeetingScope.REGIONAL
+                  else Meeting.site_id == meeting.site_id)
+    return db.session.scalar(
+        select(Meeting).where(same_place, Meeting.starts_at > meeting.starts_at,
+                              Meeting.status != MeetingStatus.CANCELLED)
+        .order_by(Meeting.starts_at).limit(1))
+
+
+def assemble(meeting: Meeting, minutes: Minutes) -> MinutesContent:
+    presented, not_reached = presented_cases(meeting)
+    polls_by_case: dict[int, list[Poll]] = {}
+    for poll in db.session.scalars(select(Poll).where(Poll.meeting_id == meeting.id).order_by(Poll.id)):
+        polls_by_case.setdefault(poll.case_id, []).append(poll)
+    return MinutesContent(
+        meeting=meeting, minutes=minutes, attendance=attendance_summary(meeting),
+        # Numbered as in the queue, as the room and the actions' "Case 3" know them.
+        sections=tuple(_section(case, (case.queue_position or 0) + 1, minutes, polls_by_case.get(case.id, []))
+                       for case in presented),
+        not_reached=not_reached, actions=tuple(actions.meeting_actions(meeting)), next_meeting=next_meeting(meeting),
+    )
