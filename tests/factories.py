@@ -78,7 +78,8 @@ def make_case(submitter: User, meeting: Meeting | None = None, identifiers: dict
     fields.setdefault("status", CaseStatus.SCHEDULED if meeting else CaseStatus.ACCEPTED)
     case = Case(
         submitter_id=submitter.id, site_id=fields.pop("site_id", meeting.site_id if meeting else submitter.home_site_id),
-        meeting_id=meeting.id if meeting else None, queue_position=0 if meeting else None,
+        meeting_id=meeting.id if meeting else None,
+        queue_position=fields.pop("queue_position", 0 if meeting else None),
         kind=fields.pop("kind", "discrepancy"), modality=fields.pop("modality", "CT"),
         body_region=fields.pop("body_region", "Chest"),
         clinical_question=fields.pop("clinical_question", "Cough for six weeks. ?Mass"),

@@ -23,7 +23,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlalchemy import select
 
 from meetings.extensions import db
-from meetings.models import Action, Attendance, Case, LiveState, Poll, Role
+from meetings.models import Action, Attendance, Case, LiveState, Poll, Role, User
 from meetings.nhs_number import synthetic
 from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_site, make_user
@@ -298,8 +298,63 @@ def actions(ctx) -> list[tuple[str, bytes]]:
 
 actions.names_the_meetings_site = True
 
+def minutes(ctx) -> list[tuple[str, bytes]]:
+    """The minutes after a meeting whose room, actions and chair's edits all named the patient and the
+    reporter: the editing page, the draft and published PDFs, the members' page, and every email sent."""
+    chair, app, case = ctx["client"], ctx["app"], ctx["case"]
+    meeting_id = ctx["meeting"].id
+    make_user(Role.RISK, home_site=ctx["chair"].home_site)
+    db.session.commit()
+    live_meeting(ctx)  # polls with identifying answers; the meeting ends
+    response = chair.post(f"/meetings/{meeting_id}/actions", data={
+        "action-description": "Tell Dr Octavius Brambleworth about Mrs Quillfeather (QF7730019)",
+        "action-case_id": str(case.id), "action-owner": str(ctx["member"].id),
+        "action-due_on": date.today().isoformat(), "action-priority": "high",
+        "action-sites": [str(ctx["chair"].home_site_id)]}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    outputs = [("the minutes page, for the chair", chair.get(f"/meetings/{meeting_id}/minutes").data)]
+    prefix = f"case{case.id}"
+    section = chair.post(f"/meetings/{meeting_id}/minutes/cases/{case.id}", headers={"HX-Request": "true"}, data={
+        f"{prefix}-summary": f"Zephyrine Quillfeather, NHS {NHS_NUMBER}, born 17/08/1951, at Wendlebury Abbey Hospital",
+        f"{prefix}-discussion": "Dr Brambleworth (o.brambleworth@canary.example.org) reported it; Peggy phoned.",
+        f"{prefix}-learning_points": "QF7730019: check lung windows, as Octavius Brambleworth now does."})
+    assert section.status_code == 200
+    other = chair.post(f"/meetings/{meeting_id}/minutes/other-business", headers={"HX-Request": "true"},
+                       data={"text": "Cornelius Fenwright thanked Philippa Thistlecombe for ACCQF55120."})
+    outputs += [("the chair's edited section", section.data), ("any other business, saved", other.data),
+                ("the minutes page after editing", chair.get(f"/meetings/{meeting_id}/minutes").data),
+                ("the draft minutes (PDF text)", _pdf_text(chair.get(f"/meetings/{meeting_id}/minutes.pdf").data))]
+    assert b"check lung windows" in outputs[-1][1], "the draft should carry the edited learning points"
+    assert chair.post(f"/meetings/{meeting_id}/minutes/publish").status_code == 303
+    assert chair.post(f"/meetings/{meeting_id}/minutes/publish",
+                      data={"note": "Removed Mrs Quillfeather's NHS number " + NHS_NUMBER}).status_code == 303
+    member = signed_in(app.test_client(), ctx["member"])
+    outputs += [("the published minutes (PDF text)", _pdf_text(member.get(f"/meetings/{meeting_id}/minutes/v1.pdf").data)),
+                ("the amended minutes (PDF text)", _pdf_text(member.get(f"/meetings/{meeting_id}/minutes.pdf").data)),
+                ("the minutes page, for a member", member.get(f"/meetings/{meeting_id}/minutes").data),
+                ("the minutes page with its distribution log", chair.get(f"/meetings/{meeting_id}/minutes").data)]
+    kinds = set()
+    submitter = db.session.scalar(select(Case.submitter_id).where(Case.id == case.id))
+    submitter_email = db.session.get(User, submitter).email
+    for message in ctx["smtp"].messages:
+        # The submitter's own bulletin greets them by name, as it should; everyone's bulletin says the same.
+        if message["To"] == submitter_email:
+            continue
+        if message["Subject"].startswith(("Minutes", "Amended minutes", "Learning from")):
+            kinds.add(message["Subject"].split(" ")[0])
+            bodies = [part.get_content() for part in message.walk() if part.get_content_type().startswith("text/")]
+            attached = [_pdf_text(part.get_content()) for part in message.iter_attachments()]
+            outputs.append((f"an email: {message['Subject']}",
+                            "\n".join([message["Subject"], *bodies]).encode() + b"\n".join(attached)))
+    assert kinds == {"Minutes:", "Amended", "Learning"}, kinds
+    return outputs
+
+
+minutes.names_the_meetings_site = True
+
+
 AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
-                                    attendance_register, actions]
+                                    attendance_register, actions, minutes]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)

@@ -22,7 +22,7 @@ class SectionForm(FlaskForm):
 
 
 class OtherBusinessForm(FlaskForm):
-    text = _text("Any other business")
+    text = _text("What else was raised", "Leave empty if nothing was")
 
 
 class PublishForm(FlaskForm):
