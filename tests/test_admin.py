@@ -159,3 +159,21 @@ def test_edit_site_inline_and_without_javascript(client, login_as):
     assert _db.session.get(Site, site.id).radpeer_enabled
     off = client.post(f"/admin/sites/{site.id}/active", data={"active": "0"}, headers=HX)
     assert b"Inactive" in off.data
+
+
+def test_a_site_sets_its_minutes_distribution_and_whether_minutes_name_people(client, login_as, db):
+    login_as(Role.ADMIN)
+    site = make_site(name="Distribution General", code="DGH")
+    db.session.commit()
+    refused = client.post(f"/admin/sites/{site.id}/edit", data={
+        "name": site.name, "code": site.code, "risk_distribution": "risk@dgh.example.org\nnot an address"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "“not an address” is not an email address" in body
+    assert "risk@dgh.example.org\nnot an address" in body, "what was typed is kept"
+    saved = client.post(f"/admin/sites/{site.id}/edit", data={
+        "name": site.name, "code": site.code, "risk_distribution": " risk@dgh.example.org \n\nteam@dgh.example.org"})
+    assert saved.status_code == 303
+    db.session.expire_all()
+    site = db.session.get(Site, site.id)
+    assert site.risk_addresses == ["risk@dgh.example.org", "team@dgh.example.org"]
+    assert site.minutes_list_names is False, "the box was left unticked"

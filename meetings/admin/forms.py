@@ -1,5 +1,6 @@
+from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from meetings.fields import CheckboxesField
@@ -47,3 +48,22 @@ class SiteForm(FlaskForm):
         "Offer RADPEER-style grading in meetings",
         description="Off unless the site asks for it: the Royal College of Radiologists finds grading unreliable.",
     )
+    minutes_list_names = BooleanField(
+        "Name the people present in the minutes", default=True,
+        description="When off, the minutes count those present by profession without naming them.",
+    )
+    risk_distribution = TextAreaField(
+        "Also send published minutes to",
+        description="Team mailboxes, one email address per line. The site's risk staff receive them anyway.",
+        validators=[Length(max=2000)],
+    )
+
+    def validate_risk_distribution(self, field):
+        for line in (field.data or "").splitlines():
+            address = line.strip()
+            if not address:
+                continue
+            try:
+                validate_email(address, check_deliverability=False)
+            except EmailNotValidError:
+                raise ValidationError(f"“{address[:60]}” is not an email address: put one address on each line") from None

@@ -100,8 +100,12 @@ def save_site(data: dict, site: Site | None = None) -> Site:
         db.session.add(site)
     site.name, site.code = name, code
     site.radpeer_enabled = bool(data.get("radpeer_enabled"))
+    site.minutes_list_names = bool(data.get("minutes_list_names"))
+    site.risk_distribution = "\n".join(line.strip() for line in (data.get("risk_distribution") or "").splitlines()
+                                       if line.strip())
     db.session.flush()
-    audit.record("site.saved", site, name=name, code=code, radpeer=site.radpeer_enabled)
+    audit.record("site.saved", site, name=name, code=code, radpeer=site.radpeer_enabled,
+                 minutes_list_names=site.minutes_list_names, risk_distribution=site.risk_addresses)
     return site
 
 
