@@ -376,3 +376,11 @@ def test_the_minutes_command_writes_the_draft_then_the_published_version(app, cl
     assert result.exit_code == 0 and "version 1" in result.output
     assert out.read_bytes() == _minutes(meeting).latest.pdf
     assert runner.invoke(args=["minutes", "99999", "--out", str(out)]).exit_code != 0
+
+
+def test_the_chair_is_told_of_edits_not_yet_published(client, held, smtp_server):
+    meeting = held["meeting"]
+    _publish(client, meeting)
+    assert b"since version 1 was published" not in client.get(f"/meetings/{meeting.id}/minutes").data
+    client.post(f"/meetings/{meeting.id}/minutes/other-business", data={"text": "A late correction."})
+    assert b"since version 1 was published" in client.get(f"/meetings/{meeting.id}/minutes").data
