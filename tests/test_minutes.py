@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from meetings.extensions import db
 from meetings.models import (
-    Attendance, AttendanceStatus, Case, CaseStatus, Delivery, DeliveryStatus, MeetingStatus, Minutes, MinutesVersion,
+    Attendance, Case, CaseStatus, Delivery, DeliveryStatus, MeetingStatus, Minutes, MinutesVersion,
     Poll, PollVote, Role, person_key,
 )
 from meetings.nhs_number import synthetic

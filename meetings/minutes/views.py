@@ -78,11 +78,12 @@ def save_section(meeting_id: int, case_id: int):
     if not is_htmx():
         flash(_saved_message(f"Case {(case.queue_position or 0) + 1}", scrubbed), "success")
         return redirect(url_for(".page", meeting_id=meeting.id, _anchor=f"case-{case.id}"), code=303)
-    return _section_response(meeting, case, None, 200, saved=_saved_message("Saved", scrubbed))
+    return _section_response(meeting, case, None, 200,
+                             saved=_saved_message(f"Case {(case.queue_position or 0) + 1}", scrubbed))
 
 
 def _saved_message(what: str, scrubbed: bool) -> str:
-    return f"{what}: saved." + (" Identifiers were taken out; check the wording." if scrubbed else "")
+    return f"{what} saved." + (" Identifiers were taken out; check the wording." if scrubbed else "")
 
 
 def _section_response(meeting: Meeting, case: Case, form: SectionForm | None, status: int, saved: str = ""):
@@ -109,7 +110,7 @@ def save_other_business(meeting_id: int):
         return redirect(url_for(".page", meeting_id=meeting.id, _anchor="other-business"), code=303)
     return _other_business_response(meeting, OtherBusinessForm(formdata=None, text=service.minutes_of(meeting)
                                                                .any_other_business), 200,
-                                    saved=_saved_message("Saved", scrubbed))
+                                    saved=_saved_message("Any other business", scrubbed))
 
 
 def _other_business_response(meeting: Meeting, form: OtherBusinessForm, status: int, saved: str = ""):
@@ -138,8 +139,7 @@ def publish(meeting_id: int):
         return _page(meeting, 409, publish_form=form,
                      error="Someone else published these minutes a moment ago. Check the new version below.")
     distribution.send_soon(version)
-    flash(f"Published version {version.number}. Sending it to risk staff"
-          f"{'' if version.is_amendment else ' and the learning bulletin to members'} now.", "success")
+    flash(f"Published version {version.number}. Distribution, below, shows who it has reached.", "success")
     return redirect(url_for(".page", meeting_id=meeting.id), code=303)
 
 
