@@ -170,9 +170,10 @@ def lock_queue(meeting: Meeting) -> None:
     db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
 
 
-def queue(meeting: Meeting) -> list[Case]:
+def queue(meeting: Meeting, *options) -> list[Case]:
+    """The meeting's cases in running order; `options` are loader options for what the caller reads of each."""
     query = select(Case).where(Case.meeting_id == meeting.id).order_by(Case.queue_position, Case.id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.options(*options)))
 
 
 def _renumber(cases: list[Case]) -> None:

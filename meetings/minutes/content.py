@@ -5,10 +5,10 @@ when it was saved. The PDF template and the bulletin render a MinutesContent and
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from meetings.actions import service as actions
 from meetings.anonymise.case import AnonymisedCase
@@ -44,12 +44,19 @@ class CaseSection:
 
 
 @dataclass(frozen=True)
+class ProfessionGroup:
+    label: str
+    count: int
+    # Who was there, or empty when the site's minutes count people without naming them.
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AttendanceSummary:
     present: int
-    by_profession: tuple[tuple[str, int], ...]
-    # (name, profession) of those present, or None when the site's minutes count people without naming them.
-    names: tuple[tuple[str, str], ...] | None
-    apologies: tuple[str, ...] | None
+    by_profession: tuple[ProfessionGroup, ...]
+    names_listed: bool
+    apologies: tuple[str, ...]
     apologies_count: int
     # Regional meetings say how many sites were there, never which.
     sites_represented: int | None
@@ -99,7 +106,9 @@ def _section(case: Case, number: int, minutes: Minutes, polls: list[Poll]) -> Ca
 
 def presented_cases(meeting: Meeting) -> tuple[list[Case], int]:
     """The cases the room reached, in queue order, and how many it did not reach."""
-    queued = cases.queue(meeting)
+    # Everything the anonymiser reads of each case, loaded for all of them at once.
+    queued = cases.queue(meeting, selectinload(Case.review), selectinload(Case.identifiers),
+                         selectinload(Case.submitter), selectinload(Case.images))
     presented = [case for case in queued if case.status == CaseStatus.PRESENTED]
     return presented, len(queued) - len(presented)
 
@@ -108,14 +117,17 @@ def attendance_summary(meeting: Meeting) -> AttendanceSummary:
     entries = register.entries(meeting)
     present = [entry for entry in entries if entry.status == AttendanceStatus.PRESENT]
     apologies = [entry.name for entry in entries if entry.status == AttendanceStatus.APOLOGIES]
-    counts = Counter(entry.profession for entry in present)
     regional = meeting.scope == MeetingScope.REGIONAL
     names_listed = regional or meeting.site is None or meeting.site.minutes_list_names
+    names: dict[str, list[str]] = {}
+    for entry in present:
+        names.setdefault(entry.profession, []).append(entry.name)
     return AttendanceSummary(
         present=len(present),
-        by_profession=tuple((Profession(key).label, counts[key]) for key in Profession if counts[key]),
-        names=tuple((entry.name, Profession(entry.profession).label) for entry in present) if names_listed else None,
-        apologies=tuple(apologies) if names_listed else None, apologies_count=len(apologies),
+        by_profession=tuple(ProfessionGroup(Profession(key).label, len(names[key]),
+                                            tuple(names[key]) if names_listed else ())
+                            for key in Profession if key in names),
+        names_listed=names_listed, apologies=tuple(apologies) if names_listed else (), apologies_count=len(apologies),
         sites_represented=len({_site_key(entry) for entry in present}) if regional else None,
     )
 
@@ -137,7 +149,8 @@ def next_meeting(meeting: Meeting) -> Meeting | None:
 def assemble(meeting: Meeting, minutes: Minutes) -> MinutesContent:
     presented, not_reached = presented_cases(meeting)
     polls_by_case: dict[int, list[Poll]] = {}
-    for poll in db.session.scalars(select(Poll).where(Poll.meeting_id == meeting.id).order_by(Poll.id)):
+    for poll in db.session.scalars(select(Poll).where(Poll.meeting_id == meeting.id).order_by(Poll.id)
+                                   .options(selectinload(Poll.votes))):
         polls_by_case.setdefault(poll.case_id, []).append(poll)
     return MinutesContent(
         meeting=meeting, minutes=minutes, attendance=attendance_summary(meeting),
