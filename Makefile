@@ -26,6 +26,7 @@ bench: install
 	$(BIN)/python bench/sign_in_burst.py
 	$(BIN)/python bench/certificates.py
 	$(BIN)/python bench/action_register.py
+	$(BIN)/python bench/minutes_pdf.py
 
 install: system $(VENV)/.installed static/vendor/.installed
 
