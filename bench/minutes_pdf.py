@@ -286,8 +286,8 @@ class Seeder:
         self.actions(meeting, site, presented, members, action_count)
 
         minutes = minutes_service.minutes_of(meeting)
-        minutes.summaries = {str(case.id): f"{case.clinical_question}\nEdited by the chair: {case.outcome_text}"
-                             for case in presented[::7]}
+        for case in presented[::7]:
+            case.minutes_summary = f"{case.clinical_question}\nEdited by the chair: {case.outcome_text}"
         minutes.any_other_business = ("The next audit round starts next month. Volunteers to contact the chair.\n"
                                       "Thanks to the reporting radiographers for presenting three of the cases.")
         db.session.commit()

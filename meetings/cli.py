@@ -161,9 +161,8 @@ def minutes_pdf(meeting_id: int, out: str) -> None:
     if meeting is None:
         raise click.ClickException(f"no meeting with id {meeting_id}")
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        latest = service.minutes_of(meeting).latest
+        latest = service.read_minutes(meeting).latest
         pdf = latest.pdf if latest is not None else service.draft_pdf(meeting)
-        db.session.commit()
     Path(out).write_bytes(pdf)
     click.echo(f"Wrote {'version ' + str(latest.number) if latest else 'the DRAFT'} of the minutes of "
                f"{meeting.title!r} to {out} ({len(pdf):,} bytes)")

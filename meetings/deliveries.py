@@ -4,7 +4,9 @@ A kind of email says how its message is built (`@builds("minutes")`); `queue` re
 `send_pending` sends what is waiting, from a request's background thread or from
 `flask --app app send-pending-mail` run by cron. Each delivery is claimed before it is sent and marked once
 the mail server took it, so two senders at once never send it twice, and a claim left by a sender that died
-expires. A failure is logged on its row (the chair sees it) and tried again, up to MAX_ATTEMPTS.
+expires, so nothing is lost. Delivery is at least once, not exactly once: a sender that dies after the mail
+server took a message but before marking it leaves a claim that expires, and the message goes again. A failure
+is logged on its row (the chair sees it) and tried again, up to MAX_ATTEMPTS.
 """
 from __future__ import annotations
 
@@ -42,7 +44,6 @@ def builds(kind: str):
 class Recipient:
     address: str
     name: str = ""
-    site_id: int | None = None
 
 
 @dataclass
@@ -62,7 +63,7 @@ def queue(kind: str, subject_id: int, recipients: Iterable[Recipient]) -> int:
         seen.add(address.lower())
         made = insert_if_absent(Delivery, {
             "kind": kind, "subject_id": subject_id, "recipient": address.lower(),
-            "recipient_name": recipient.name[:200], "site_id": recipient.site_id,
+            "recipient_name": recipient.name[:200],
             "status": DeliveryStatus.PENDING, "attempts": 0, "last_error": "", "created_at": utcnow(),
         }, ["kind", "subject_id", "recipient"])
         queued += made is not None
@@ -79,7 +80,8 @@ def send_pending(kinds: Iterable[str] | None = None, subject_ids: Iterable[int] 
     """Send every delivery not yet sent (of these kinds and subjects), oldest first.
 
     Deliveries that failed MAX_ATTEMPTS times wait for someone to ask again (`retry_exhausted`): an address
-    that bounces every time should not be hammered by cron for ever. Call it with nothing uncommitted.
+    that bounces every time should not be hammered by cron for ever. It commits the session first, so the
+    claims, written on connections of their own, never wait behind it.
     """
     query = select(Delivery.id).where(_claimable())
     if not retry_exhausted:
@@ -129,9 +131,14 @@ def _claim(delivery_id: int):
 
 
 def _finish(delivery_id: int, claimed_at, **values) -> None:
-    with db.engine.begin() as connection:
-        connection.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.claimed_at == claimed_at)
-                           .values(claimed_at=None, **values))
+    """Record how the send went. If the database cannot be reached now, the claim expires and the delivery
+    is tried again later; the rest of the batch still goes."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.claimed_at == claimed_at)
+                               .values(claimed_at=None, **values))
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("delivery %s: outcome %s not recorded", delivery_id, values.get("status"))
 
 
 def send_soon(subject_ids: list[int], kinds: Iterable[str] | None = None, retry_exhausted: bool = False) -> None:

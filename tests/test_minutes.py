@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from meetings.extensions import db
 from meetings.models import (
-    Attendance, Case, CaseStatus, Delivery, DeliveryStatus, MeetingStatus, Minutes, MinutesVersion,
+    Attendance, Case, CaseIdentifiers, CaseStatus, Delivery, DeliveryStatus, MeetingStatus, Minutes, MinutesVersion,
     Poll, PollVote, Role, person_key,
 )
 from meetings.nhs_number import synthetic
@@ -158,7 +158,8 @@ def test_an_unchanged_summary_keeps_following_the_case(client, held):
     client.post(f"/meetings/{meeting.id}/minutes/cases/{chest.id}", data={
         f"case{chest.id}-summary": "Breathless. ?PE\nA 14 mm nodule on the follow-up CT.",
         f"case{chest.id}-discussion": "Subtle.", f"case{chest.id}-learning_points": "Windows."})
-    assert _minutes(meeting).summaries == {}
+    _minutes(meeting)
+    assert db.session.get(Case, chest.id).minutes_summary is None
 
 
 def test_a_refused_edit_keeps_what_was_typed(client, held):
@@ -250,7 +251,7 @@ def test_publishing_waits_for_the_end_and_for_every_case_to_be_approved(client, 
     response = _publish(client, meeting)
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "Case 1 changed after its anonymisation was approved" in body
-    assert "review it again" in body and _minutes(meeting).versions == []
+    assert "review it again" in body and _minutes(meeting) is None, "nothing was published, nor saved"
     draft = " ".join(pdf_pages(client.get(f"/meetings/{meeting.id}/minutes.pdf").data))
     assert "The chair must review it again" in draft and "Edited after the review." not in draft
 
@@ -384,3 +385,62 @@ def test_the_chair_is_told_of_edits_not_yet_published(client, held, smtp_server)
     assert b"since version 1 was published" not in client.get(f"/meetings/{meeting.id}/minutes").data
     client.post(f"/meetings/{meeting.id}/minutes/other-business", data={"text": "A late correction."})
     assert b"since version 1 was published" in client.get(f"/meetings/{meeting.id}/minutes").data
+
+
+def test_text_saved_before_an_identifier_was_corrected_is_scrubbed_with_the_correction(client, held):
+    """The wrist's patient was first recorded misspelt; summaries, other business and an action typed then
+    name her as she really is. Once the record is corrected and approved again, the minutes take her out."""
+    meeting, wrist = held["meeting"], held["wrist"]
+    db.session.get(CaseIdentifiers, wrist.id).patient_name = "Tobias Veral"
+    db.session.commit()
+    assert approve_for_room(client, wrist).status_code == 303
+    prefix = f"case{wrist.id}"
+    client.post(f"/meetings/{meeting.id}/minutes/cases/{wrist.id}", data={
+        f"{prefix}-summary": "The Verrall family asked for a review.", f"{prefix}-discussion": "",
+        f"{prefix}-learning_points": "Ask for scaphoid views."})
+    client.post(f"/meetings/{meeting.id}/minutes/other-business", data={"text": "Verrall complaint noted."})
+    make_action(meeting, held["member"], description="Write to the Verrall family about the scaphoid")
+    db.session.commit()
+    assert "Verrall" in " ".join(pdf_pages(client.get(f"/meetings/{meeting.id}/minutes.pdf").data))
+    db.session.get(CaseIdentifiers, wrist.id).patient_name = "Tobias Verrall"
+    db.session.commit()
+    assert approve_for_room(client, wrist).status_code == 303
+    text = re.sub(r"\s+", " ", " ".join(pdf_pages(client.get(f"/meetings/{meeting.id}/minutes.pdf").data)))
+    assert "asked for a review" in text and "complaint noted" in text and "about the scaphoid" in text, text
+    assert "Verrall" not in text
+    assert "Verrall" not in client.get(f"/meetings/{meeting.id}/minutes").get_data(as_text=True)
+
+
+def test_a_case_changed_since_review_can_still_be_written_up_and_unreached_cases_cannot(client, held):
+    meeting, chest = held["meeting"], held["chest"]
+    chest.report_text = "Edited after the review."
+    db.session.commit()
+    prefix = f"case{chest.id}"
+    response = client.post(f"/meetings/{meeting.id}/minutes/cases/{chest.id}", headers=HX, data={
+        f"{prefix}-summary": "Rosalind Quenby: a nodule was missed.", f"{prefix}-discussion": "Kept.",
+        f"{prefix}-learning_points": "Windows."})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Held out of the minutes" in body and "review it again" in body
+    assert "a nodule was missed." in body and "Quenby" not in body
+    no_js = client.post(f"/meetings/{meeting.id}/minutes/cases/{chest.id}", data={
+        f"{prefix}-summary": "Again.", f"{prefix}-discussion": "", f"{prefix}-learning_points": ""})
+    assert no_js.status_code == 303
+    unreached = db.session.scalar(select(Case).where(Case.meeting_id == meeting.id,
+                                                     Case.status == CaseStatus.SCHEDULED))
+    assert client.post(f"/meetings/{meeting.id}/minutes/cases/{unreached.id}", headers=HX, data={
+        f"case{unreached.id}-summary": "Not reached"}).status_code == 404
+
+
+def test_two_people_writing_up_different_cases_keep_both(app, client, held):
+    meeting, chest, wrist = held["meeting"], held["chest"], held["wrist"]
+    taker = signed_in(app.test_client(), held["taker"])
+    client.get(f"/meetings/{meeting.id}/minutes")
+    taker.get(f"/meetings/{meeting.id}/minutes")
+    taker.post(f"/meetings/{meeting.id}/minutes/cases/{wrist.id}", data={
+        f"case{wrist.id}-summary": "The minute-taker's wrist summary.", f"case{wrist.id}-discussion": "",
+        f"case{wrist.id}-learning_points": ""})
+    client.post(f"/meetings/{meeting.id}/minutes/cases/{chest.id}", data={
+        f"case{chest.id}-summary": "Summary of the chest case by its first editor.", f"case{chest.id}-discussion": "",
+        f"case{chest.id}-learning_points": ""})
+    text = re.sub(r"\s+", " ", " ".join(pdf_pages(client.get(f"/meetings/{meeting.id}/minutes.pdf").data)))
+    assert "The minute-taker's wrist summary." in text and "Summary of the chest case by its first editor." in text, text

@@ -161,17 +161,22 @@ def room_text(case: Case, text: str) -> str:
     return anonymised.scrub_live(text, review_of(case), known_for(case))
 
 
-def cases_about(meeting: Meeting, case: Case | None) -> list[Case]:
-    """The case an action or note is about, or every case of the meeting when it is about the meeting."""
-    return [case] if case is not None else service.queue(meeting)
+def cases_about(meeting: Meeting, case: Case | None, queued: list[Case] | None = None) -> list[Case]:
+    """The case an action or note is about, or every case of the meeting when it is about the meeting
+    (`queued`, when the caller has the meeting's queue already)."""
+    if case is not None:
+        return [case]
+    return queued if queued is not None else service.queue(meeting)
 
 
-def meeting_text(text: str, meeting: Meeting, case: Case | None) -> str:
+def meeting_text(text: str, meeting: Meeting, case: Case | None, queued: list[Case] | None = None) -> str:
     """Text about a case or a meeting with the identifiers of its cases taken out, as the room's notes are.
 
     Action descriptions and notes reach the minutes and risk staff; a chair typing in a hurry names people.
     """
-    about = cases_about(meeting, case)
+    if not text:
+        return text
+    about = cases_about(meeting, case, queued)
     for each in about:
         existing = each.review
         if existing is not None and existing.approved:

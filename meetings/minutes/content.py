@@ -1,11 +1,14 @@
 """What the minutes say, assembled from what the meeting recorded: nothing is typed twice.
 
-Every case reaches the minutes as the AnonymisedCase the room saw; every text the chair edits was scrubbed
-when it was saved. The PDF template and the bulletin render a MinutesContent and nothing else.
+Every case reaches the minutes as the AnonymisedCase the room saw. Every text typed about the cases (the
+chair's summaries, any other business, actions) is scrubbed again each time the minutes are drawn, with the
+identifiers and the chair's choices as they are now: a patient's name corrected after a summary was saved is
+still taken out. The PDF template and the chair's page render a MinutesContent, never an ORM case.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -17,30 +20,45 @@ from meetings.cases import service as cases
 from meetings.extensions import db
 from meetings.live.slides import PollView, poll_view
 from meetings.models import (
-    Action, Attendance, AttendanceStatus, Case, CaseStatus, ClinicalSignificance, DiscrepancyType, Meeting,
-    MeetingScope, MeetingStatus, Minutes, Poll, Profession,
+    Attendance, AttendanceStatus, Case, CaseStatus, ClinicalSignificance, DiscrepancyType, Meeting,
+    MeetingScope, MeetingStatus, Minutes, MinutesVersion, Modality, Poll, Profession,
 )
 from meetings.register import service as register
+from meetings.web import format_datetime
 
 
 @dataclass(frozen=True)
 class CaseSection:
     """One presented case in the minutes. `case` is None while its anonymisation needs the chair's review
-    again (it changed after approval): the section then says so, and the minutes cannot be published."""
+    again (it changed after approval): the PDF then holds it out, and the minutes cannot be published; the
+    chair can still edit its texts, which are scrubbed as always."""
 
     case_id: int
     number: int
     case: AnonymisedCase | None
+    modality: str
     summary: str
-    summary_edited: bool
+    discussion: str
+    learning_points: str
     discrepancy: str
     significance: str
     polls: tuple[PollView, ...]
 
     @property
     def heading(self) -> str:
-        title = self.case.title if self.case else "anonymisation to be reviewed again"
+        title = self.case.title if self.case else f"{self.modality}, anonymisation to be reviewed again"
         return f"Case {self.number}: {title}"
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    reference: str
+    description: str
+    source: str
+    owner: str
+    sites: str
+    due_on: date
+    status: str
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,8 @@ class MinutesContent:
     attendance: AttendanceSummary
     sections: tuple[CaseSection, ...]
     not_reached: int
-    actions: tuple[Action, ...]
+    actions: tuple[ActionRow, ...]
+    other_business: str
     next_meeting: Meeting | None
 
     @property
@@ -79,8 +98,8 @@ class MinutesContent:
     @property
     def learning(self) -> list[dict]:
         """The learning points as the bulletin carries them."""
-        return [{"title": section.heading, "points": section.case.learning_points}
-                for section in self.sections if section.case is not None and section.case.learning_points.strip()]
+        return [{"title": section.heading, "points": section.learning_points}
+                for section in self.sections if section.case is not None and section.learning_points.strip()]
 
 
 def default_summary(case: AnonymisedCase) -> str:
@@ -88,29 +107,49 @@ def default_summary(case: AnonymisedCase) -> str:
     return "\n".join(text for text in (case.clinical_question.strip(), case.outcome_text.strip()) if text)
 
 
-def _section(case: Case, number: int, minutes: Minutes, polls: list[Poll]) -> CaseSection:
+def _section(case: Case, meeting: Meeting, polls: list[Poll]) -> CaseSection:
     try:
         anonymised = review.anonymised_case(case, lambda image_id: "")
     except review.NotReviewed:
         anonymised = None
-    edited = minutes.summaries.get(str(case.id))
+
+    def scrubbed(text: str) -> str:
+        return review.meeting_text(text, meeting, case)
+
+    if case.minutes_summary is not None:
+        summary = scrubbed(case.minutes_summary)
+    else:
+        summary = default_summary(anonymised) if anonymised else ""
     return CaseSection(
-        case_id=case.id, number=number, case=anonymised,
-        summary=edited if edited is not None else (default_summary(anonymised) if anonymised else ""),
-        summary_edited=edited is not None,
+        # Numbered as in the queue, as the room and the actions' "Case 3" know them.
+        case_id=case.id, number=(case.queue_position or 0) + 1, case=anonymised,
+        modality=Modality(case.modality).label, summary=summary,
+        discussion=anonymised.discussion_notes if anonymised else scrubbed(case.discussion_notes),
+        learning_points=anonymised.learning_points if anonymised else scrubbed(case.learning_points),
         discrepancy=DiscrepancyType(case.discrepancy_type).label if case.discrepancy_type else "",
         significance=ClinicalSignificance(case.clinical_significance).label if case.clinical_significance else "",
         polls=tuple(poll_view(poll) for poll in polls) if anonymised else (),
     )
 
 
-def presented_cases(meeting: Meeting) -> tuple[list[Case], int]:
-    """The cases the room reached, in queue order, and how many it did not reach."""
-    # Everything the anonymiser reads of each case, loaded for all of them at once.
-    queued = cases.queue(meeting, selectinload(Case.review), selectinload(Case.identifiers),
-                         selectinload(Case.submitter), selectinload(Case.images))
-    presented = [case for case in queued if case.status == CaseStatus.PRESENTED]
-    return presented, len(queued) - len(presented)
+def action_rows(meeting: Meeting, queued: list[Case]) -> tuple[ActionRow, ...]:
+    return tuple(ActionRow(
+        reference=action.reference,
+        description=review.meeting_text(action.description, meeting, action.case, queued),
+        source=actions.source_label(action), owner=action.owner_display, sites=action.sites_label,
+        due_on=action.due_on, status=action.status_label,
+    ) for action in actions.meeting_actions(meeting))
+
+
+def pdf_filename(meeting: Meeting, version: MinutesVersion | None) -> str:
+    day = format_datetime(meeting.starts_at, "%Y-%m-%d")
+    return f"minutes-{day}-v{version.number}.pdf" if version else f"minutes-{day}-draft.pdf"
+
+
+def queued_cases(meeting: Meeting) -> list[Case]:
+    """The meeting's queue, with everything the anonymiser reads of each case loaded for all at once."""
+    return cases.queue(meeting, selectinload(Case.review), selectinload(Case.identifiers),
+                       selectinload(Case.submitter), selectinload(Case.images))
 
 
 def attendance_summary(meeting: Meeting) -> AttendanceSummary:
@@ -147,15 +186,16 @@ def next_meeting(meeting: Meeting) -> Meeting | None:
 
 
 def assemble(meeting: Meeting, minutes: Minutes) -> MinutesContent:
-    presented, not_reached = presented_cases(meeting)
+    queued = queued_cases(meeting)
+    presented = [case for case in queued if case.status == CaseStatus.PRESENTED]
     polls_by_case: dict[int, list[Poll]] = {}
     for poll in db.session.scalars(select(Poll).where(Poll.meeting_id == meeting.id).order_by(Poll.id)
                                    .options(selectinload(Poll.votes))):
         polls_by_case.setdefault(poll.case_id, []).append(poll)
     return MinutesContent(
         meeting=meeting, minutes=minutes, attendance=attendance_summary(meeting),
-        # Numbered as in the queue, as the room and the actions' "Case 3" know them.
-        sections=tuple(_section(case, (case.queue_position or 0) + 1, minutes, polls_by_case.get(case.id, []))
-                       for case in presented),
-        not_reached=not_reached, actions=tuple(actions.meeting_actions(meeting)), next_meeting=next_meeting(meeting),
+        sections=tuple(_section(case, meeting, polls_by_case.get(case.id, [])) for case in presented),
+        not_reached=len(queued) - len(presented), actions=action_rows(meeting, queued),
+        other_business=review.meeting_text(minutes.any_other_business, meeting, None, queued),
+        next_meeting=next_meeting(meeting),
     )

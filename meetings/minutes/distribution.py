@@ -11,14 +11,15 @@ from email.message import EmailMessage
 from sqlalchemy import select
 
 from meetings import deliveries, mail
+from meetings.actions import service as actions
 from meetings.actions.reminders import risk_staff
 from meetings.deliveries import Recipient
 from meetings.extensions import db
-from meetings.minutes.content import MinutesContent
+from meetings.minutes.content import MinutesContent, pdf_filename
 from meetings.models import (
     Case, CaseStatus, Delivery, DeliveryStatus, Meeting, MeetingScope, Minutes, MinutesVersion, Site, User,
 )
-from meetings.web import external_url, format_datetime
+from meetings.web import external_url
 
 MINUTES = "minutes"
 BULLETIN = "bulletin"
@@ -30,8 +31,9 @@ def involved_sites(content: MinutesContent) -> list[Site]:
     if meeting.scope == MeetingScope.REGIONAL:
         ids |= set(db.session.scalars(select(Case.site_id).where(Case.meeting_id == meeting.id,
                                                                   Case.status == CaseStatus.PRESENTED)))
-    everywhere = any(action.all_sites for action in content.actions)
-    ids |= {site.id for action in content.actions for site in action.sites}
+    agreed = actions.meeting_actions(meeting)
+    everywhere = any(action.all_sites for action in agreed)
+    ids |= {site.id for action in agreed for site in action.sites}
     query = select(Site).where(Site.active)
     if not everywhere:
         query = query.where(Site.id.in_(ids))
@@ -39,15 +41,15 @@ def involved_sites(content: MinutesContent) -> list[Site]:
 
 
 def risk_recipients(sites: list[Site]) -> list[Recipient]:
-    people = [Recipient(person.email, person.name, site.id) for site in sites for person in risk_staff(site)]
-    lists = [Recipient(address, f"{site.name} risk team", site.id) for site in sites for address in site.risk_addresses]
+    people = [Recipient(person.email, person.name) for site in sites for person in risk_staff(site)]
+    lists = [Recipient(address, f"{site.name} risk team") for site in sites for address in site.risk_addresses]
     return people + lists
 
 
 def member_recipients(sites: list[Site]) -> list[Recipient]:
     members = db.session.scalars(select(User).where(User.active, User.home_site_id.in_([s.id for s in sites]))
                                  .order_by(User.id))
-    return [Recipient(member.email, member.name, member.home_site_id) for member in members]
+    return [Recipient(member.email, member.name) for member in members]
 
 
 def queue_for(version: MinutesVersion, content: MinutesContent) -> None:
@@ -121,8 +123,8 @@ def minutes_email(delivery: Delivery) -> EmailMessage:
                else f"Minutes: {meeting.title}")
     message = mail.build_message(delivery.recipient, subject, "email/minutes", version=version, meeting=meeting,
                                  name=delivery.recipient_name, url=external_url("minutes.page", meeting_id=meeting.id))
-    day = format_datetime(meeting.starts_at, "%Y-%m-%d")
-    message.add_attachment(version.pdf, maintype="application", subtype="pdf", filename=version.filename(day))
+    message.add_attachment(version.pdf, maintype="application", subtype="pdf",
+                           filename=pdf_filename(meeting, version))
     return message
 
 

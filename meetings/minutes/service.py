@@ -6,7 +6,6 @@ import hashlib
 from sqlalchemy import select
 
 from meetings import audit
-from meetings.actions import service as actions
 from meetings.cases import access, review
 from meetings.extensions import db, insert_if_absent
 from meetings.minutes import distribution
@@ -15,7 +14,6 @@ from meetings.models import (
     Case, Meeting, MeetingStatus, Minutes, MinutesStatus, MinutesVersion, Role, User, utcnow,
 )
 from meetings.pdf import render_pdf
-from meetings.web import format_datetime
 
 
 class MinutesRuleError(Exception):
@@ -35,19 +33,27 @@ def can_publish(user: User, meeting: Meeting) -> bool:
 
 
 def can_read(user: User, meeting: Meeting) -> bool:
-    """Those who may see the meeting, and anyone the minutes were sent to (risk staff and members of the
-    sites its actions are for)."""
+    """Those who may see the meeting, and anyone the minutes or their bulletin were sent to (risk staff
+    and members of the sites its actions are for): the minutes carry no patient identifiers, and the
+    bulletin links to them."""
     return can_edit(user, meeting) or meeting.is_visible_to(user) or distribution.was_sent_to(user, meeting)
 
 
 def minutes_of(meeting: Meeting) -> Minutes:
-    """The meeting's minutes, made on first use (by whichever request gets there first)."""
+    """The meeting's minutes, to change: made on first use (by whichever request gets there first)."""
     minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == meeting.id))
     if minutes is None:
         insert_if_absent(Minutes, {"meeting_id": meeting.id, "status": MinutesStatus.DRAFT,
-                                   "any_other_business": "", "summaries": {}}, ["meeting_id"])
+                                   "any_other_business": ""}, ["meeting_id"])
         minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == meeting.id))
     return minutes
+
+
+def read_minutes(meeting: Meeting) -> Minutes:
+    """The meeting's minutes, to read: a blank draft, never saved, when nobody has written any yet. (Making
+    the row on a read would hold SQLite's write lock for the whole of a PDF's drawing.)"""
+    minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == meeting.id))
+    return minutes if minutes is not None else Minutes(meeting=meeting, any_other_business="", versions=[])
 
 
 def _edited(minutes: Minutes) -> None:
@@ -56,19 +62,17 @@ def _edited(minutes: Minutes) -> None:
 
 def save_section(minutes: Minutes, case: Case, summary: str, discussion: str, learning_points: str) -> bool:
     """Save the chair's wording of a case's section, scrubbed as the room's notes are; whether the
-    anonymiser took anything out. Discussion and learning points are the case's own record, so they change
-    there (certificates and feedback read them); the summary belongs to the minutes."""
+    anonymiser took anything out. All three are the case's own (certificates and feedback read its
+    discussion and learning points), so people writing up different cases never overwrite each other."""
     meeting = minutes.meeting
     typed = (summary.strip(), discussion.strip(), learning_points.strip())
     summary, discussion, learning_points = (review.meeting_text(text, meeting, case) for text in typed)
-    summaries = dict(minutes.summaries)
-    anonymised = review.anonymised_case(case, lambda image_id: "")
-    if summary == default_summary(anonymised):
-        # Left as drawn: keep following the case, should its approved wording change.
-        summaries.pop(str(case.id), None)
-    else:
-        summaries[str(case.id)] = summary
-    minutes.summaries = summaries
+    try:
+        drawn = default_summary(review.anonymised_case(case, lambda image_id: ""))
+    except review.NotReviewed:
+        drawn = None  # changed since its review: whatever the chair wrote is theirs
+    # A summary left as drawn keeps following the case, should its approved wording change.
+    case.minutes_summary = None if summary == drawn else summary
     case.discussion_notes, case.learning_points = discussion, learning_points
     _edited(minutes)
     db.session.flush()
@@ -90,12 +94,11 @@ def render(content: MinutesContent, version: MinutesVersion | None = None) -> by
     """The minutes as PDF: a draft (DRAFT on every page) unless `version` is the one being published."""
     meeting = content.meeting
     return render_pdf("minutes.html", title=f"Minutes: {meeting.title}", running_header=meeting.title,
-                      content=content, version=version, draft=version is None, now=utcnow(),
-                      source=actions.source_label)
+                      content=content, version=version, draft=version is None, now=utcnow())
 
 
 def draft_pdf(meeting: Meeting) -> bytes:
-    return render(assemble(meeting, minutes_of(meeting)))
+    return render(assemble(meeting, read_minutes(meeting)))
 
 
 def publish(meeting: Meeting, by: User, note: str) -> MinutesVersion:
@@ -134,8 +137,3 @@ def publish(meeting: Meeting, by: User, note: str) -> MinutesVersion:
 
 def version_of(minutes: Minutes, number: int) -> MinutesVersion | None:
     return next((version for version in minutes.versions if version.number == number), None)
-
-
-def filename(meeting: Meeting, version: MinutesVersion | None) -> str:
-    day = format_datetime(meeting.starts_at, "%Y-%m-%d")
-    return version.filename(day) if version else f"minutes-{day}-draft.pdf"

@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from meetings.cases import access
 from meetings.extensions import db
 from meetings.minutes import distribution, service
-from meetings.minutes.content import assemble
+from meetings.minutes.content import assemble, pdf_filename
 from meetings.minutes.forms import OtherBusinessForm, PublishForm, SectionForm
-from meetings.models import Case, Meeting, MinutesVersion
+from meetings.models import Case, CaseStatus, Meeting, MinutesVersion
 from meetings.web import is_htmx, pdf_response
 
 bp = Blueprint("minutes", __name__)
@@ -21,17 +21,16 @@ def _meeting(meeting_id: int, allowed=service.can_read) -> Meeting:
 
 
 def _section_forms(content, typed: tuple[int, SectionForm] | None = None) -> dict[int, SectionForm]:
+    """A form per presented case, filled with its texts as the minutes print them; `typed` keeps what was
+    just sent for one of them."""
     forms = {}
     for section in content.sections:
-        if section.case is None:
-            continue
         if typed is not None and typed[0] == section.case_id:
             forms[section.case_id] = typed[1]
             continue
         form = SectionForm(formdata=None, prefix=f"case{section.case_id}")
-        form.summary.data = section.summary
-        form.discussion.data = section.case.discussion_notes
-        form.learning_points.data = section.case.learning_points
+        form.summary.data, form.discussion.data = section.summary, section.discussion
+        form.learning_points.data = section.learning_points
         forms[section.case_id] = form
     return forms
 
@@ -39,14 +38,15 @@ def _section_forms(content, typed: tuple[int, SectionForm] | None = None) -> dic
 def _page(meeting: Meeting, status: int = 200, section: tuple[int, SectionForm] | None = None,
           other_business: OtherBusinessForm | None = None, publish_form: PublishForm | None = None,
           error: str | None = None) -> tuple[str, int]:
-    minutes = service.minutes_of(meeting)
+    minutes = service.read_minutes(meeting)
     editing = service.can_edit(current_user, meeting)
     content = assemble(meeting, minutes) if editing else None
     if other_business is None:
-        other_business = OtherBusinessForm(formdata=None, text=minutes.any_other_business)
+        other_business = OtherBusinessForm(formdata=None, text=content.other_business if content else "")
     return render_template(
         "minutes/page.html", meeting=meeting, minutes=minutes, content=content, editing=editing,
-        publishing=service.can_publish(current_user, meeting), section_forms=_section_forms(content, section) if content else {},
+        publishing=service.can_publish(current_user, meeting),
+        section_forms=_section_forms(content, section) if content else {},
         other_business=other_business, publish_form=publish_form or PublishForm(formdata=None),
         log=distribution.log_of(minutes) if editing else {}, error=error,
     ), status
@@ -55,10 +55,7 @@ def _page(meeting: Meeting, status: int = 200, section: tuple[int, SectionForm] 
 @bp.get("/meetings/<int:meeting_id>/minutes")
 @login_required
 def page(meeting_id: int):
-    meeting = _meeting(meeting_id)
-    html, status = _page(meeting)
-    db.session.commit()  # the minutes row, made on first visit
-    return html, status
+    return _page(_meeting(meeting_id))
 
 
 @bp.post("/meetings/<int:meeting_id>/minutes/cases/<int:case_id>")
@@ -66,8 +63,8 @@ def page(meeting_id: int):
 def save_section(meeting_id: int, case_id: int):
     meeting = _meeting(meeting_id, service.can_edit)
     case = db.session.get(Case, case_id)
-    if case is None or case.meeting_id != meeting.id:
-        abort(404)
+    if case is None or case.meeting_id != meeting.id or case.status != CaseStatus.PRESENTED:
+        abort(404)  # the minutes hold the cases the room reached, and only those
     form = SectionForm(prefix=f"case{case.id}")
     if not form.validate():
         return _section_response(meeting, case, form, 422)
@@ -75,11 +72,11 @@ def save_section(meeting_id: int, case_id: int):
     scrubbed = service.save_section(minutes, case, form.summary.data or "", form.discussion.data or "",
                                     form.learning_points.data or "")
     db.session.commit()
+    saved = _saved_message(f"Case {(case.queue_position or 0) + 1}", scrubbed)
     if not is_htmx():
-        flash(_saved_message(f"Case {(case.queue_position or 0) + 1}", scrubbed), "success")
+        flash(saved, "success")
         return redirect(url_for(".page", meeting_id=meeting.id, _anchor=f"case-{case.id}"), code=303)
-    return _section_response(meeting, case, None, 200,
-                             saved=_saved_message(f"Case {(case.queue_position or 0) + 1}", scrubbed))
+    return _section_response(meeting, case, None, 200, saved=saved)
 
 
 def _saved_message(what: str, scrubbed: bool) -> str:
@@ -89,7 +86,7 @@ def _saved_message(what: str, scrubbed: bool) -> str:
 def _section_response(meeting: Meeting, case: Case, form: SectionForm | None, status: int, saved: str = ""):
     if not is_htmx():
         return _page(meeting, status, section=(case.id, form) if form else None)
-    content = assemble(meeting, service.minutes_of(meeting))
+    content = assemble(meeting, service.read_minutes(meeting))
     section = next(s for s in content.sections if s.case_id == case.id)
     forms = _section_forms(content, (case.id, form) if form else None)
     return render_template("minutes/_section.html", meeting=meeting, section=section, form=forms[case.id],
@@ -103,13 +100,13 @@ def save_other_business(meeting_id: int):
     form = OtherBusinessForm()
     if not form.validate():
         return _other_business_response(meeting, form, 422)
-    scrubbed = service.save_other_business(service.minutes_of(meeting), form.text.data or "")
+    minutes = service.minutes_of(meeting)
+    scrubbed = service.save_other_business(minutes, form.text.data or "")
     db.session.commit()
     if not is_htmx():
         flash(_saved_message("Any other business", scrubbed), "success")
         return redirect(url_for(".page", meeting_id=meeting.id, _anchor="other-business"), code=303)
-    return _other_business_response(meeting, OtherBusinessForm(formdata=None, text=service.minutes_of(meeting)
-                                                               .any_other_business), 200,
+    return _other_business_response(meeting, OtherBusinessForm(formdata=None, text=minutes.any_other_business), 200,
                                     saved=_saved_message("Any other business", scrubbed))
 
 
@@ -147,7 +144,7 @@ def publish(meeting_id: int):
 @login_required
 def retry(meeting_id: int):
     meeting = _meeting(meeting_id, service.can_edit)
-    waiting = distribution.retry(service.minutes_of(meeting))
+    waiting = distribution.retry(service.read_minutes(meeting))
     flash(f"Trying again to send {waiting} {'email' if waiting == 1 else 'emails'}." if waiting
           else "Every email has been sent.", "success")
     return redirect(url_for(".page", meeting_id=meeting.id, _anchor="distribution"), code=303)
@@ -158,7 +155,7 @@ def retry(meeting_id: int):
 def deliveries(meeting_id: int):
     """The distribution log, polled by the chair's page while emails are still going out."""
     meeting = _meeting(meeting_id, service.can_edit)
-    minutes = service.minutes_of(meeting)
+    minutes = service.read_minutes(meeting)
     return render_template("minutes/_deliveries.html", meeting=meeting, minutes=minutes,
                            log=distribution.log_of(minutes))
 
@@ -169,12 +166,12 @@ def current_pdf(meeting_id: int):
     """The latest published version; to those who edit the minutes, the draft when asked or when nothing
     is published yet."""
     meeting = _meeting(meeting_id)
-    minutes = service.minutes_of(meeting)
+    minutes = service.read_minutes(meeting)
     wants_draft = request.args.get("draft") == "1" or minutes.latest is None
     if wants_draft:
         if not service.can_edit(current_user, meeting):
             abort(404)
-        return pdf_response(service.draft_pdf(meeting), service.filename(meeting, None))
+        return pdf_response(service.draft_pdf(meeting), pdf_filename(meeting, None))
     return _version_response(meeting, minutes.latest)
 
 
@@ -182,7 +179,7 @@ def current_pdf(meeting_id: int):
 @login_required
 def version_pdf(meeting_id: int, number: int):
     meeting = _meeting(meeting_id)
-    version = service.version_of(service.minutes_of(meeting), number)
+    version = service.version_of(service.read_minutes(meeting), number)
     if version is None:
         abort(404)
     return _version_response(meeting, version)
@@ -190,6 +187,6 @@ def version_pdf(meeting_id: int, number: int):
 
 def _version_response(meeting: Meeting, version: MinutesVersion) -> Response:
     """The bytes exactly as published; the ETag is their SHA-256, which the page prints for checking."""
-    response = pdf_response(version.pdf, service.filename(meeting, version))
+    response = pdf_response(version.pdf, pdf_filename(meeting, version))
     response.set_etag(version.sha256)
     return response

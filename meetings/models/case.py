@@ -143,6 +143,8 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.SUBMITTED, index=True)
     discussion_notes: Mapped[str] = mapped_column(Text, default="")
     learning_points: Mapped[str] = mapped_column(Text, default="")
+    # The chair's summary of the case in the minutes, scrubbed when saved; None: drawn from the approved texts.
+    minutes_summary: Mapped[str | None] = mapped_column(Text)
     discrepancy_type: Mapped[str | None] = mapped_column(String(32))
     clinical_significance: Mapped[str | None] = mapped_column(String(16))
     great_pickup: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -17,9 +17,10 @@ class MinutesStatus(StrEnum):
 
 
 class Minutes(Base):
-    """The editable minutes of one meeting. The text the chair edits lives here (case summaries, any other
-    business) or on the case itself (discussion, learning points); everything else is read from the meeting
-    each time the minutes are drawn."""
+    """The editable minutes of one meeting. The text the chair edits lives here (any other business) or on
+    each case (its summary, discussion and learning points, one row per case, so two people writing up
+    different cases at once cannot overwrite each other); everything else is read from the meeting each
+    time the minutes are drawn."""
 
     __tablename__ = "minutes"
 
@@ -27,8 +28,6 @@ class Minutes(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=MinutesStatus.DRAFT)
     any_other_business: Mapped[str] = mapped_column(Text, default="")
-    # The chair's summary of each case, by case id (as a string: JSON keys are strings); scrubbed when saved.
-    summaries: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -75,9 +74,6 @@ class MinutesVersion(Base):
 
     def is_superseded(self) -> bool:
         return self is not self.minutes.latest
-
-    def filename(self, meeting_date: str) -> str:
-        return f"minutes-{meeting_date}-v{self.number}.pdf"
 
 
 @event.listens_for(MinutesVersion, "before_update")

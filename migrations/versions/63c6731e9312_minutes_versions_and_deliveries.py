@@ -1,4 +1,4 @@
-"""Minutes: published versions, summaries; the delivery log; sites' risk distribution and names setting
+"""Minutes: published versions, case summaries; the delivery log; sites' risk distribution and names setting
 
 Revision ID: 63c6731e9312
 Revises: 659e9c1c7de0
@@ -25,14 +25,12 @@ def upgrade():
     sa.Column('subject_id', sa.Integer(), nullable=False),
     sa.Column('recipient', sa.String(length=254), nullable=False),
     sa.Column('recipient_name', sa.String(length=200), nullable=False),
-    sa.Column('site_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('claimed_at', meetings.models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', meetings.models.base.UTCDateTime(), nullable=False),
     sa.Column('sent_at', meetings.models.base.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_delivery_site_id_site'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
     sa.UniqueConstraint('kind', 'subject_id', 'recipient', name=op.f('uq_delivery_kind_subject_id_recipient'))
     )
@@ -61,8 +59,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_minutes_version_minutes_id'), ['minutes_id'], unique=False)
 
     with op.batch_alter_table('minutes', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('summaries', sa.JSON(), server_default='{}', nullable=False))
         batch_op.add_column(sa.Column('updated_at', meetings.models.base.UTCDateTime(), nullable=True))
+
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('minutes_summary', sa.Text(), nullable=True))
 
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.add_column(sa.Column('risk_distribution', sa.Text(), server_default='', nullable=False))
@@ -71,13 +71,15 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.drop_column('minutes_summary')
+
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.drop_column('minutes_list_names')
         batch_op.drop_column('risk_distribution')
 
     with op.batch_alter_table('minutes', schema=None) as batch_op:
         batch_op.drop_column('updated_at')
-        batch_op.drop_column('summaries')
 
     with op.batch_alter_table('minutes_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_minutes_version_minutes_id'))
