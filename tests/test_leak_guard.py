@@ -337,12 +337,12 @@ def minutes(ctx) -> list[tuple[str, bytes]]:
     submitter = db.session.scalar(select(Case.submitter_id).where(Case.id == case.id))
     submitter_email = db.session.get(User, submitter).email
     for message in ctx["smtp"].messages:
-        # The submitter's own bulletin greets them by name, as it should; everyone's bulletin says the same.
-        if message["To"] == submitter_email:
-            continue
         if message["Subject"].startswith(("Minutes", "Amended minutes", "Learning from")):
             kinds.add(message["Subject"].split(" ")[0])
             bodies = [part.get_content() for part in message.walk() if part.get_content_type().startswith("text/")]
+            if message["To"] == submitter_email:
+                # The submitter's own bulletin greets them by name, as it should; the rest of it is checked.
+                bodies = [re.sub(r"Dear [^,<\n]*,", "Dear colleague,", body) for body in bodies]
             attached = [_pdf_text(part.get_content()) for part in message.iter_attachments()]
             outputs.append((f"an email: {message['Subject']}",
                             "\n".join([message["Subject"], *bodies]).encode() + b"\n".join(attached)))
