@@ -241,3 +241,17 @@ def test_the_records_short_forms_initials_split_fields_and_unheld_middle_names()
                    "North Inverkell. ref guy adeyemi. The guy said.", known)
     assert out == ("[PATIENT], 58yo. [PATIENT]; SURNAME: [PATIENT]. Scanned on [DATE] at [SITE], "
                    "[SITE]. ref [NAME]. The guy said.")
+
+
+def test_text_about_several_cases_loses_every_cases_identifiers_and_keeps_only_what_all_chairs_kept():
+    from meetings.anonymise.text import Choices, scrub_against
+
+    kept_by_both = ("Nobody", "Dr Nobody")
+    first = Choices(Known(patient_name="Harriet Polworth"), redact=("Bluebell ward",), keep=kept_by_both)
+    second = Choices(Known(patient_name="Ambrose Kettleby"), keep=(*kept_by_both, "Somebody", "Dr Somebody"))
+    scrubbed = scrub_against("Harriet Polworth and Ambrose Kettleby, both on Bluebell ward, seen by Dr Nobody "
+                             "and Dr Somebody.", [first, second])
+    assert "Polworth" not in scrubbed.text and "Kettleby" not in scrubbed.text and "Bluebell" not in scrubbed.text
+    assert "Dr Nobody" in scrubbed.text, "kept by both chairs"
+    assert "Somebody" not in scrubbed.text, "kept by one chair only"
+    assert scrub_against("", [first]).text == ""

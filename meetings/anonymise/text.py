@@ -8,7 +8,7 @@ positives, but never restore the record's own identifiers.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from meetings.anonymise import patterns, record
@@ -62,15 +62,33 @@ def scrub(text: str, known: Known | None = None, *, redact: Collection[str] = ()
     `redact` lists further words the chair wants gone; `keep` lists words the chair has judged not to be
     identifiers. `keep` never restores anything the record itself names.
     """
+    return scrub_against(text, [Choices(known, redact, keep)])
+
+
+@dataclass(frozen=True)
+class Choices:
+    """One case's record and its chair's choices, for text about several cases at once."""
+
+    known: Known | None
+    redact: Collection[str] = ()
+    keep: Collection[str] = ()
+
+
+def scrub_against(text: str, cases: Sequence[Choices]) -> Scrubbed:
+    """`scrub` for text about several cases (a meeting's other business, an action for the whole meeting):
+    every case's own identifiers and redactions are taken out, in one pass, and a word found by its shape is
+    kept only if every case's chair kept it, as scrubbing once per case would leave it."""
     if not text:
         return Scrubbed(text or "", ())
     candidates = [c for detector in patterns.DETECTORS for c in detector(text)]
-    if known is not None:
-        candidates += record.find(text, known)
-    candidates += _chair_redactions(text, redact)
+    for case in cases:
+        if case.known is not None:
+            candidates += record.find(text, case.known)
+        candidates += _chair_redactions(text, case.redact)
     candidates = _drop_clinical_words(text, candidates)
-    if keep:
-        kept = {k.strip().casefold() for k in keep}
+    kept = ({k.strip().casefold() for k in cases[0].keep}.intersection(
+        *({k.strip().casefold() for k in case.keep} for case in cases[1:])) if cases else set())
+    if kept:
         candidates = [c for c in candidates if c.own or text[c.start:c.end].strip().casefold() not in kept]
     findings = _join(text, candidates)
     return Scrubbed(_replace(text, findings), tuple(findings))

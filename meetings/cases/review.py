@@ -15,7 +15,7 @@ from flask import url_for
 from meetings import audit
 from meetings.anonymise import case as anonymised
 from meetings.anonymise.images import Box, anonymise_image
-from meetings.anonymise.text import Known, Scrubbed, scrub
+from meetings.anonymise.text import Choices, Known, Scrubbed, scrub, scrub_against
 from meetings.cases import service
 from meetings.extensions import db
 from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, Meeting, User, utcnow
@@ -177,13 +177,15 @@ def meeting_text(text: str, meeting: Meeting, case: Case | None, queued: list[Ca
     if not text:
         return text
     about = cases_about(meeting, case, queued)
-    for each in about:
-        existing = each.review
-        if existing is not None and existing.approved:
-            text = room_text(each, text)
-        else:
-            text = scrub(text, known_for(each)).text
-    return text if about else scrub(text).text
+    if len(about) == 1 and about[0].review is not None and about[0].review.approved:
+        return room_text(about[0], text)
+    return scrub_against(text, [choices_of(each) for each in about]).text
+
+
+def choices_of(case: Case) -> Choices:
+    """The case's record, with its chair's approved choices once there are some."""
+    approved = case.review.approved if case.review is not None else {}
+    return Choices(known_for(case), approved.get("redact", ()), approved.get("keep", ()))
 
 
 # --- images -------------------------------------------------------------------------------------
