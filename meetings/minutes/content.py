@@ -20,7 +20,7 @@ from meetings.cases import service as cases
 from meetings.extensions import db
 from meetings.live.slides import PollView, poll_view
 from meetings.models import (
-    Attendance, AttendanceStatus, Case, CaseStatus, ClinicalSignificance, DiscrepancyType, Meeting,
+    Action, Attendance, AttendanceStatus, Case, CaseStatus, ClinicalSignificance, DiscrepancyType, Meeting,
     MeetingScope, MeetingStatus, Minutes, MinutesVersion, Modality, Poll, Profession,
 )
 from meetings.register import service as register
@@ -133,11 +133,23 @@ def _section(case: Case, meeting: Meeting, polls: list[Poll]) -> CaseSection:
 
 
 def action_rows(meeting: Meeting, queued: list[Case]) -> tuple[ActionRow, ...]:
+    """The meeting's actions, their descriptions scrubbed again with the records as they now are.
+
+    An action about the whole meeting is scrubbed against every case; that is needed only if some case's
+    record or choices were approved after the action was written (it was scrubbed against them when it
+    was), and skipping it keeps a long meeting's minutes quick to draw.
+    """
+    approvals = [case.review.reviewed_at for case in queued if case.review is not None and case.review.reviewed_at]
+    last_approval = max(approvals, default=None)
+
+    def description(action: Action) -> str:
+        if action.case is None and (last_approval is None or last_approval <= action.created_at):
+            return action.description
+        return review.meeting_text(action.description, meeting, action.case, queued)
+
     return tuple(ActionRow(
-        reference=action.reference,
-        description=review.meeting_text(action.description, meeting, action.case, queued),
-        source=actions.source_label(action), owner=action.owner_display, sites=action.sites_label,
-        due_on=action.due_on, status=action.status_label,
+        reference=action.reference, description=description(action), source=actions.source_label(action),
+        owner=action.owner_display, sites=action.sites_label, due_on=action.due_on, status=action.status_label,
     ) for action in actions.meeting_actions(meeting))
 
 
