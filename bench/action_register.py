@@ -54,9 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import event, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
-from bench.serving import fresh_postgres, postgres_answers  # noqa: E402
+from bench.serving import Statements, fresh_postgres, postgres_answers  # noqa: E402
 from meetings import create_app  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.models import (  # noqa: E402
@@ -231,26 +231,6 @@ def returning_ids(model, rows: list[dict]) -> list[int]:
 
 
 # --- measuring -------------------------------------------------------------------------------------
-
-class Statements:
-    """The SQL the engine sends while a request runs."""
-
-    def __init__(self, engine):
-        self.on = False
-        self.seen: list[str] = []
-        event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, conn, cursor, statement, parameters, context, executemany):
-        if self.on:
-            self.seen.append(statement)
-
-    def __enter__(self):
-        self.seen, self.on = [], True
-        return self
-
-    def __exit__(self, *exc):
-        self.on = False
-
 
 class RequestFailed(Exception):
     pass

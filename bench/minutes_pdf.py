@@ -83,10 +83,10 @@ sys.path.insert(0, str(ROOT))
 from flask import current_app, render_template  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
-from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
-from bench.serving import POSTGRES_ADMIN, postgres_answers  # noqa: E402
+from bench.serving import POSTGRES_ADMIN, Statements, postgres_answers  # noqa: E402
 from meetings import create_app  # noqa: E402
 from meetings.actions import service as actions  # noqa: E402
 from meetings.cases import review  # noqa: E402
@@ -347,26 +347,6 @@ class Seeder:
 
 
 # --- measuring -------------------------------------------------------------------------------------
-
-class Statements:
-    """The SQL the engine sends while a measure runs."""
-
-    def __init__(self, engine):
-        self.on = False
-        self.seen: list[str] = []
-        event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, conn, cursor, statement, parameters, context, executemany):
-        if self.on:
-            self.seen.append(statement)
-
-    def __enter__(self):
-        self.seen, self.on = [], True
-        return self
-
-    def __exit__(self, *exc):
-        self.on = False
-
 
 def repeated_statements(statements: list[str]) -> list[tuple[int, str]]:
     return [(n, s) for s, n in Counter(" ".join(s.split()) for s in statements).most_common() if n > 1]

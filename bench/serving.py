@@ -1,4 +1,4 @@
-"""What the benchmarks that serve Lightbox share: a fresh PostgreSQL database, free ports, and gunicorn."""
+"""What the benchmarks share: a fresh PostgreSQL database, free ports, gunicorn, and counting SQL."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from meetings import create_app, demo
 from meetings.extensions import db
@@ -105,3 +105,23 @@ class Gunicorn:
         return [line for line in lines if line.strip() and not re.search(
             r"\[INFO\]|Handling signal|Shutting down|Worker exiting|Booting worker|Listening at|Using worker|"
             r"Starting gunicorn", line)]
+
+
+class Statements:
+    """The SQL the engine sends while a measure runs (`with statements:`; then `statements.seen`)."""
+
+    def __init__(self, engine):
+        self.on = False
+        self.seen: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany):
+        if self.on:
+            self.seen.append(statement)
+
+    def __enter__(self):
+        self.seen, self.on = [], True
+        return self
+
+    def __exit__(self, *exc):
+        self.on = False
