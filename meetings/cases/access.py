@@ -57,6 +57,14 @@ def meeting_or_404(meeting_id: int, allowed=can_run) -> Meeting:
     return meeting
 
 
+def meeting_case_or_404(meeting: Meeting, case_id: int) -> Case:
+    """A case of this meeting's queue (the caller has checked the meeting); otherwise 404."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.meeting_id != meeting.id:
+        abort(404)
+    return case
+
+
 def case_or_404(case_id: int, allowed=can_see_case) -> Case:
     """The case if the signed-in person may see it; otherwise 404, so its existence is not revealed."""
     case = db.session.get(Case, case_id)

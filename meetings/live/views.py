@@ -36,13 +36,6 @@ POLL_PRESETS = {
 
 # --- who may do what ----------------------------------------------------------------------------
 
-def _meeting_case_or_404(meeting: Meeting, case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None or case.meeting_id != meeting.id:
-        abort(404)
-    return case
-
-
 # --- the chair's console ------------------------------------------------------------------------
 
 def _room_context(state: LiveState, error: str | None = None) -> dict:
@@ -195,7 +188,7 @@ def notes_panel(meeting_id: int):
 def save_note(meeting_id: int, case_id: int, field: str):
     """Autosave of one note. A stale copy is refused (409) with both versions shown; nothing is dropped."""
     meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
-    case = _meeting_case_or_404(meeting, case_id)
+    case = access.meeting_case_or_404(meeting, case_id)
     if field not in service.NOTE_FIELDS:
         abort(404)
     mine = request.form.get(field, "").replace("\r\n", "\n")
@@ -236,7 +229,7 @@ def _note_response(meeting: Meeting, case: Case, field: str, status: int, confli
 @login_required
 def save_outcome(meeting_id: int, case_id: int):
     meeting = access.meeting_or_404(meeting_id, access.can_take_notes)
-    case = _meeting_case_or_404(meeting, case_id)
+    case = access.meeting_case_or_404(meeting, case_id)
     form = request.form
     service.set_outcome(case, service.Outcome(
         discrepancy_type=form.get("discrepancy_type") or None,

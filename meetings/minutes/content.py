@@ -107,11 +107,16 @@ def default_summary(case: AnonymisedCase) -> str:
     return "\n".join(text for text in (case.clinical_question.strip(), case.outcome_text.strip()) if text)
 
 
-def _section(case: Case, meeting: Meeting, polls: list[Poll]) -> CaseSection:
+def as_the_room_saw_it(case: Case) -> AnonymisedCase | None:
+    """The case as approved for the room, or None while its review is not current."""
     try:
-        anonymised = review.anonymised_case(case, lambda image_id: "")
+        return review.anonymised_case(case, lambda image_id: "")
     except review.NotReviewed:
-        anonymised = None
+        return None
+
+
+def _section(case: Case, meeting: Meeting, polls: list[Poll]) -> CaseSection:
+    anonymised = as_the_room_saw_it(case)
 
     def scrubbed(text: str) -> str:
         return review.meeting_text(text, meeting, case)
@@ -197,12 +202,20 @@ def next_meeting(meeting: Meeting) -> Meeting | None:
         .order_by(Meeting.starts_at).limit(1))
 
 
+def _polls(*where) -> list[Poll]:
+    return list(db.session.scalars(select(Poll).where(*where).order_by(Poll.id).options(selectinload(Poll.votes))))
+
+
+def section_of(case: Case, meeting: Meeting) -> CaseSection:
+    """One case's section alone, as `assemble` draws it: for answering the chair's save of that section."""
+    return _section(case, meeting, _polls(Poll.meeting_id == meeting.id, Poll.case_id == case.id))
+
+
 def assemble(meeting: Meeting, minutes: Minutes) -> MinutesContent:
     queued = queued_cases(meeting)
     presented = [case for case in queued if case.status == CaseStatus.PRESENTED]
     polls_by_case: dict[int, list[Poll]] = {}
-    for poll in db.session.scalars(select(Poll).where(Poll.meeting_id == meeting.id).order_by(Poll.id)
-                                   .options(selectinload(Poll.votes))):
+    for poll in _polls(Poll.meeting_id == meeting.id):
         polls_by_case.setdefault(poll.case_id, []).append(poll)
     return MinutesContent(
         meeting=meeting, minutes=minutes, attendance=attendance_summary(meeting),

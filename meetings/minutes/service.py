@@ -9,7 +9,7 @@ from meetings import audit
 from meetings.cases import access, review
 from meetings.extensions import db, insert_if_absent
 from meetings.minutes import distribution
-from meetings.minutes.content import MinutesContent, assemble, default_summary
+from meetings.minutes.content import MinutesContent, as_the_room_saw_it, assemble, default_summary
 from meetings.models import (
     Case, Meeting, MeetingStatus, Minutes, MinutesStatus, MinutesVersion, Role, User, utcnow,
 )
@@ -67,10 +67,9 @@ def save_section(minutes: Minutes, case: Case, summary: str, discussion: str, le
     meeting = minutes.meeting
     typed = (summary.strip(), discussion.strip(), learning_points.strip())
     summary, discussion, learning_points = (review.meeting_text(text, meeting, case) for text in typed)
-    try:
-        drawn = default_summary(review.anonymised_case(case, lambda image_id: ""))
-    except review.NotReviewed:
-        drawn = None  # changed since its review: whatever the chair wrote is theirs
+    anonymised = as_the_room_saw_it(case)
+    # Changed since its review (None): whatever the chair wrote is theirs.
+    drawn = default_summary(anonymised) if anonymised is not None else None
     # A summary left as drawn keeps following the case, should its approved wording change.
     case.minutes_summary = None if summary == drawn else summary
     case.discussion_notes, case.learning_points = discussion, learning_points

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from meetings.cases import access
 from meetings.extensions import db
 from meetings.minutes import distribution, service
-from meetings.minutes.content import assemble, pdf_filename
+from meetings.minutes.content import assemble, pdf_filename, section_of
 from meetings.minutes.forms import OtherBusinessForm, PublishForm, SectionForm
 from meetings.models import Case, CaseStatus, Meeting, MinutesVersion
 from meetings.web import is_htmx, pdf_response
@@ -20,19 +20,18 @@ def _meeting(meeting_id: int, allowed=service.can_read) -> Meeting:
     return access.meeting_or_404(meeting_id, allowed)
 
 
+def _section_form(section) -> SectionForm:
+    """A section's form, filled with its texts as the minutes print them."""
+    form = SectionForm(formdata=None, prefix=f"case{section.case_id}")
+    form.summary.data, form.discussion.data = section.summary, section.discussion
+    form.learning_points.data = section.learning_points
+    return form
+
+
 def _section_forms(content, typed: tuple[int, SectionForm] | None = None) -> dict[int, SectionForm]:
-    """A form per presented case, filled with its texts as the minutes print them; `typed` keeps what was
-    just sent for one of them."""
-    forms = {}
-    for section in content.sections:
-        if typed is not None and typed[0] == section.case_id:
-            forms[section.case_id] = typed[1]
-            continue
-        form = SectionForm(formdata=None, prefix=f"case{section.case_id}")
-        form.summary.data, form.discussion.data = section.summary, section.discussion
-        form.learning_points.data = section.learning_points
-        forms[section.case_id] = form
-    return forms
+    """A form per presented case; `typed` keeps what was just sent for one of them."""
+    return {section.case_id: typed[1] if typed is not None and typed[0] == section.case_id
+            else _section_form(section) for section in content.sections}
 
 
 def _page(meeting: Meeting, status: int = 200, section: tuple[int, SectionForm] | None = None,
@@ -62,8 +61,8 @@ def page(meeting_id: int):
 @login_required
 def save_section(meeting_id: int, case_id: int):
     meeting = _meeting(meeting_id, service.can_edit)
-    case = db.session.get(Case, case_id)
-    if case is None or case.meeting_id != meeting.id or case.status != CaseStatus.PRESENTED:
+    case = access.meeting_case_or_404(meeting, case_id)
+    if case.status != CaseStatus.PRESENTED:
         abort(404)  # the minutes hold the cases the room reached, and only those
     form = SectionForm(prefix=f"case{case.id}")
     if not form.validate():
@@ -86,11 +85,9 @@ def _saved_message(what: str, scrubbed: bool) -> str:
 def _section_response(meeting: Meeting, case: Case, form: SectionForm | None, status: int, saved: str = ""):
     if not is_htmx():
         return _page(meeting, status, section=(case.id, form) if form else None)
-    content = assemble(meeting, service.read_minutes(meeting))
-    section = next(s for s in content.sections if s.case_id == case.id)
-    forms = _section_forms(content, (case.id, form) if form else None)
-    return render_template("minutes/_section.html", meeting=meeting, section=section, form=forms[case.id],
-                           saved=saved), status
+    section = section_of(case, meeting)
+    return render_template("minutes/_section.html", meeting=meeting, section=section,
+                           form=form or _section_form(section), saved=saved), status
 
 
 @bp.post("/meetings/<int:meeting_id>/minutes/other-business")
