@@ -79,12 +79,12 @@ def retry(minutes: Minutes) -> int:
 
 def was_sent_to(user: User, meeting: Meeting) -> bool:
     versions = select(MinutesVersion.id).join(Minutes).where(Minutes.meeting_id == meeting.id)
-    return db.session.scalar(select(Delivery.id).where(
-        Delivery.kind.in_((MINUTES, BULLETIN)), Delivery.subject_id.in_(versions),
-        Delivery.recipient == user.email.lower()).limit(1)) is not None
+    return db.session.scalar(select(Delivery.id).where(*_of(versions), Delivery.recipient == user.email.lower())
+                             .limit(1)) is not None
 
 
-def _of(version_ids: list[int]):
+def _of(version_ids):
+    """The minutes' and bulletins' deliveries of these versions (a list of ids, or a query of them)."""
     return Delivery.kind.in_((MINUTES, BULLETIN)), Delivery.subject_id.in_(version_ids)
 
 
