@@ -13,9 +13,11 @@ from meetings.models.case import (
 )
 from meetings.models.live import LiveState, Poll, PollKind, PollVote, Stage
 from meetings.models.delivery import Delivery, DeliveryStatus
+from meetings.models.invitation import Invitation, InvitationReason
 from meetings.models.meeting import Meeting, MeetingScope, MeetingStatus
 from meetings.models.minutes import Minutes, MinutesStatus, MinutesVersion
 from meetings.models.notice import Notice
+from meetings.models.series import Frequency, MeetingSeries
 from meetings.models.site import Site
 from meetings.models.user import Profession, ProfessionalBody, Role, User, UserRole
 
@@ -27,4 +29,5 @@ __all__ = [
     "LiveState", "Poll", "PollKind", "PollVote", "Stage",
     "ActionEvent", "ActionSite", "CLOSED_STATUSES", "OPEN_STATUSES", "Notice",
     "AttendanceStatus", "Delivery", "DeliveryStatus", "MinutesVersion", "Evaluation", "Register", "SignedBy", "new_certificate_number",
+    "Frequency", "Invitation", "InvitationReason", "MeetingSeries",
 ]

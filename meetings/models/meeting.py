@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, String, Text, or_, true
+from sqlalchemy import ColumnElement, Date, ForeignKey, String, Text, or_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
+from meetings.models.series import MeetingSeries
 from meetings.models.site import Site
 from meetings.models.user import Role, User
 
@@ -44,13 +45,22 @@ class Meeting(Base):
     chair_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     minute_taker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED)
+    # RFC 5545 SEQUENCE: up by one whenever the time, place or online link changes, or it is cancelled.
     ical_sequence: Mapped[int] = mapped_column(default=0)
+    # Listed in the site's public calendar feed (title, time and place only).
+    listed: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Minutes before the start that calendars remind people; None for no reminder.
+    reminder_minutes: Mapped[int | None] = mapped_column()
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id", ondelete="SET NULL"), index=True)
+    # The date the series' rule gave this meeting, so a moved meeting can say where it moved from.
+    series_date: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship(lazy="joined")
     chair: Mapped[User] = relationship(foreign_keys=[chair_id], lazy="joined")
     minute_taker: Mapped[User | None] = relationship(foreign_keys=[minute_taker_id])
+    series: Mapped[MeetingSeries | None] = relationship()
 
     @property
     def status_label(self) -> str:

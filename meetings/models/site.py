@@ -20,6 +20,8 @@ class Site(Base):
     radpeer_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Published minutes go to the site's risk staff and to these addresses (a team mailbox), one per line.
     risk_distribution: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Meeting invitations go to the site's members and to these addresses (a department list), one per line.
+    invite_distribution: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Whether the minutes name the people present, or only count them by profession.
     minutes_list_names: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -27,6 +29,10 @@ class Site(Base):
     @property
     def risk_addresses(self) -> list[str]:
         return [line.strip() for line in self.risk_distribution.splitlines() if line.strip()]
+
+    @property
+    def invite_addresses(self) -> list[str]:
+        return [line.strip() for line in self.invite_distribution.splitlines() if line.strip()]
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"

@@ -82,6 +82,8 @@ class User(UserMixin, Base):
     registration_number: Mapped[str | None] = mapped_column(String(16))
     # Part of the session id: rotating it signs the person out everywhere and voids old invites.
     login_token: Mapped[str] = mapped_column(String(32), default=_new_login_token)
+    # Part of the signed calendar feed link: a reset changes it, and with it every link already given out.
+    calendar_key: Mapped[str] = mapped_column(String(32), default=_new_login_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
