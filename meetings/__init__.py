@@ -38,18 +38,20 @@ def create_app(overrides: dict | None = None) -> Flask:
     from meetings.actions.views import bp as actions_bp
     from meetings.admin.views import bp as admin_bp
     from meetings.auth.views import bp as auth_bp
+    from meetings.calendar.views import bp as calendar_bp
     from meetings.cases.review_views import bp as review_bp
     from meetings.cases.views import bp as cases_bp
     from meetings.home.views import bp as home_bp
     from meetings.live.views import bp as live_bp
     from meetings.minutes.views import bp as minutes_bp
     from meetings.register.views import bp as register_bp
+    from meetings.schedule.views import bp as schedule_bp
 
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     for blueprint in (auth_bp, home_bp, cases_bp, review_bp, live_bp, register_bp, admin_bp, actions_bp,
-                      minutes_bp):
+                      minutes_bp, schedule_bp, calendar_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = FollowerPolls(app.wsgi_app, follower_engine(app.config["SQLALCHEMY_DATABASE_URI"]),
                                   app.config["LIVE_VERSION_CACHE_SECONDS"])

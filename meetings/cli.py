@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_certificates)
     app.cli.add_command(send_action_reminders)
     app.cli.add_command(minutes_pdf)
+    app.cli.add_command(invite_ics)
     app.cli.add_command(send_pending_mail)
 
 
@@ -166,6 +167,34 @@ def minutes_pdf(meeting_id: int, out: str) -> None:
     Path(out).write_bytes(pdf)
     click.echo(f"Wrote {'version ' + str(latest.number) if latest else 'the DRAFT'} of the minutes of "
                f"{meeting.title!r} to {out} ({len(pdf):,} bytes)")
+
+
+@click.command("invite")
+@click.argument("meeting_id", type=int)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="Where to write the .ics file.")
+def invite_ics(meeting_id: int, out: str) -> None:
+    """Write a meeting's invite (METHOD:REQUEST, or CANCEL once cancelled) with everyone it invites as
+    attendees, for a calendar system that sends invitations itself. Sends nothing."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from meetings.calendar import invitations
+    from meetings.live import service as live
+    from meetings.models import Meeting
+
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise click.ClickException(f"no meeting with id {meeting_id}")
+    live.state_of(meeting)  # the invite carries the attendance sign-in link, made with its join code
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        attendees = invitations.invitees(meeting)
+        ics = invitations.invite_ics(meeting, attendees)
+    db.session.commit()  # the sign-in link's join code, if this is the meeting's first
+    Path(out).write_bytes(ics)
+    click.echo(f"Wrote the {invitations.method_of(meeting)} for {meeting.title!r} ({len(attendees)} attendees, "
+               f"sequence {meeting.ical_sequence}) to {out}")
 
 
 @click.command("send-pending-mail")

@@ -443,9 +443,11 @@ def test_my_actions(app, risk):
     assert risk["action"].description in owner.get("/actions/mine?show=all").get_data(as_text=True)
 
 
-def test_todos_for_the_calendar(risk):
+def test_todos_for_the_calendar(app, risk):
     action = risk["action"]
-    [todo] = service.todos_for(risk["owner"])
+    with app.test_request_context():
+        [todo] = service.todos_for(risk["owner"])
+    assert todo.url.endswith(f"/actions/{action.id}")
     assert todo.uid == f"action-{action.id}@lightbox" and todo.due == action.due_on
     assert todo.status == "NEEDS-ACTION" and todo.priority == 5 and todo.summary.startswith(action.reference)
 

@@ -12,7 +12,11 @@ JOIN_LINK_ENDPOINTS = {"live.audience", "live.audience_live", "live.audience_ima
 # A certificate is its attendee's (their device, no account needed) and is checked by anyone holding its
 # unguessable number (tests/test_register.py checks both).
 CERTIFICATE_ENDPOINTS = {"register.certificate", "register.verify"}
-PUBLIC_ENDPOINTS = {"static", "auth.sign_in", "auth.accept_invite"} | JOIN_LINK_ENDPOINTS | CERTIFICATE_ENDPOINTS
+# Calendar apps fetch feeds without signing in: a person's by its signed link, a site's public one by its code
+# (tests/test_calendar.py checks forged and reset links find nothing).
+FEED_ENDPOINTS = {"calendar.personal_feed", "calendar.site_feed"}
+PUBLIC_ENDPOINTS = ({"static", "auth.sign_in", "auth.accept_invite"} | JOIN_LINK_ENDPOINTS | CERTIFICATE_ENDPOINTS
+                    | FEED_ENDPOINTS)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Which roles may use each feature's routes; anything not listed is open to every signed-in role.
 ROUTE_ROLES = {
@@ -20,6 +24,7 @@ ROUTE_ROLES = {
     "actions.index": {Role.ADMIN, Role.CHAIR, Role.RISK},
     "actions.export": {Role.ADMIN, Role.CHAIR, Role.RISK},
     "cases.triage": {Role.ADMIN, Role.CHAIR},
+    "schedule.new_": {Role.ADMIN, Role.CHAIR},
 }
 
 

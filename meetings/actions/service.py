@@ -21,7 +21,7 @@ from meetings.models import (
     CLOSED_STATUSES, OPEN_STATUSES, Action, ActionEvent, ActionPriority, ActionSite, ActionStatus, Case, Meeting,
     Modality, Role, Site, User, utcnow,
 )
-from meetings.web import format_datetime
+from meetings.web import external_url, format_datetime
 
 PAGE_SIZE = 50
 # What a listed action shows of its case (number, modality, approved region), loaded with it; not its images.
@@ -395,6 +395,7 @@ class ActionTodo:
     sequence: int
     last_modified: object
     action_id: int
+    url: str
 
 
 def todos_for(user: User) -> list[ActionTodo]:
@@ -403,5 +404,5 @@ def todos_for(user: User) -> list[ActionTodo]:
         uid=f"action-{action.id}@lightbox", summary=f"{action.reference}: {action.description}", due=action.due_on,
         status="IN-PROCESS" if action.status == ActionStatus.IN_PROGRESS else "NEEDS-ACTION",
         priority={"high": 1, "medium": 5}.get(action.priority, 9), sequence=action.version - 1,
-        last_modified=action.updated_at, action_id=action.id,
+        last_modified=action.updated_at, action_id=action.id, url=external_url("actions.detail", action_id=action.id),
     ) for action in my_actions(user)]

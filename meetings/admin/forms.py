@@ -57,13 +57,26 @@ class SiteForm(FlaskForm):
         description="Team mailboxes, one email address per line. The site's risk staff receive them anyway.",
         validators=[Length(max=2000)],
     )
+    invite_distribution = TextAreaField(
+        "Also send meeting invitations to",
+        description="A department mailing list, one email address per line. The site's members are invited anyway.",
+        validators=[Length(max=2000)],
+    )
 
     def validate_risk_distribution(self, field):
-        for line in (field.data or "").splitlines():
-            address = line.strip()
-            if not address:
-                continue
-            try:
-                validate_email(address, check_deliverability=False)
-            except EmailNotValidError:
-                raise ValidationError(f"“{address[:60]}” is not an email address: put one address on each line") from None
+        _addresses(field)
+
+    def validate_invite_distribution(self, field):
+        _addresses(field)
+
+
+def _addresses(field) -> None:
+    """One email address per line, blank lines allowed."""
+    for line in (field.data or "").splitlines():
+        address = line.strip()
+        if not address:
+            continue
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValidationError(f"“{address[:60]}” is not an email address: put one address on each line") from None

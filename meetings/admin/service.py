@@ -92,6 +92,10 @@ def _check_site_unique(name: str, code: str, site: Site | None = None) -> None:
             raise AdminRuleError(field, f"Another site already has this {field}")
 
 
+def _lines(text: str | None) -> str:
+    return "\n".join(line.strip() for line in (text or "").splitlines() if line.strip())
+
+
 def save_site(data: dict, site: Site | None = None) -> Site:
     name, code = data["name"].strip(), data["code"].strip().upper()
     _check_site_unique(name, code, site)
@@ -101,11 +105,12 @@ def save_site(data: dict, site: Site | None = None) -> Site:
     site.name, site.code = name, code
     site.radpeer_enabled = bool(data.get("radpeer_enabled"))
     site.minutes_list_names = bool(data.get("minutes_list_names"))
-    site.risk_distribution = "\n".join(line.strip() for line in (data.get("risk_distribution") or "").splitlines()
-                                       if line.strip())
+    site.risk_distribution = _lines(data.get("risk_distribution"))
+    site.invite_distribution = _lines(data.get("invite_distribution"))
     db.session.flush()
     audit.record("site.saved", site, name=name, code=code, radpeer=site.radpeer_enabled,
-                 minutes_list_names=site.minutes_list_names, risk_distribution=site.risk_addresses)
+                 minutes_list_names=site.minutes_list_names, risk_distribution=site.risk_addresses,
+                 invite_distribution=site.invite_addresses)
     return site
 
 

@@ -1,0 +1,1 @@
+"""Calendars: iCal builders, emailed invitations and subscription feeds."""

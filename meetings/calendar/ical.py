@@ -8,12 +8,16 @@ client, where UTC times would be shown an hour out by clients that mishandle the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Todo, vCalAddress, vDuration
 
 from meetings.calendar.timezones import vtimezone
+
+if TYPE_CHECKING:
+    from meetings.actions.service import ActionTodo
 
 PRODID = "-//Lightbox//REAL meetings//EN"
 # How often subscribed clients should fetch a feed again. Outlook reads X-PUBLISHED-TTL, the rest
@@ -49,25 +53,13 @@ class EventView:
     created: datetime | None = None
 
 
-@dataclass(frozen=True)
-class TodoView:
-    uid: str
-    summary: str
-    due: date
-    status: str  # NEEDS-ACTION or IN-PROCESS
-    priority: int
-    sequence: int
-    last_modified: datetime | None = None
-    url: str = ""
-
-
 @dataclass
 class CalendarView:
     """A whole calendar: an invite (REQUEST or CANCEL, one event) or a feed (PUBLISH)."""
 
     method: str
     events: list[EventView] = field(default_factory=list)
-    todos: list[TodoView] = field(default_factory=list)
+    todos: list[ActionTodo] = field(default_factory=list)
     name: str | None = None  # X-WR-CALNAME, for feeds
     refresh: bool = False  # feeds tell clients how often to come back
 
@@ -100,7 +92,7 @@ def event(view: EventView, zone: ZoneInfo, stamp: datetime) -> Event:
     return item
 
 
-def todo(view: TodoView, stamp: datetime) -> Todo:
+def todo(view: ActionTodo, stamp: datetime) -> Todo:
     item = Todo.new(uid=view.uid, sequence=view.sequence, stamp=stamp, summary=view.summary, status=view.status,
                     priority=view.priority, last_modified=view.last_modified, url=view.url or None)
     item.add("due", view.due)

@@ -131,5 +131,8 @@ class User(UserMixin, Base):
     def rotate_login_token(self) -> None:
         self.login_token = _new_login_token()
 
+    def reset_calendar_key(self) -> None:
+        self.calendar_key = _new_login_token()
+
     def __repr__(self) -> str:
         return f"<User {self.email}>"

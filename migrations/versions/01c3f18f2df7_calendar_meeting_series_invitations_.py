@@ -55,18 +55,14 @@ def upgrade():
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitation_meeting_id'), ['meeting_id'], unique=False)
 
-    # Plain ADD COLUMNs: a batch rebuild of the meeting table would trip the foreign keys pointing at it.
-    op.add_column('meeting', sa.Column('listed', sa.Boolean(), server_default=sa.true(), nullable=False))
-    op.add_column('meeting', sa.Column('reminder_minutes', sa.Integer(), nullable=True))
-    op.add_column('meeting', sa.Column('series_date', sa.Date(), nullable=True))
-    if op.get_bind().dialect.name == 'sqlite':
-        # SQLite adds a column with its reference in place, never as a constraint afterwards.
-        op.execute('ALTER TABLE meeting ADD COLUMN series_id INTEGER CONSTRAINT fk_meeting_series_id_meeting_series '
-                   'REFERENCES meeting_series (id) ON DELETE SET NULL')
-    else:
-        op.add_column('meeting', sa.Column('series_id', sa.Integer(), nullable=True))
-        op.create_foreign_key(op.f('fk_meeting_series_id_meeting_series'), 'meeting', 'meeting_series',
-                              ['series_id'], ['id'], ondelete='SET NULL')
+    # On SQLite this rebuilds the meeting table; migrations/env.py turns foreign keys off around it.
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('listed', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('reminder_minutes', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('series_date', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('series_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_meeting_series_id_meeting_series'), 'meeting_series',
+                                    ['series_id'], ['id'], ondelete='SET NULL')
     op.create_index(op.f('ix_meeting_series_id'), 'meeting', ['series_id'], unique=False)
 
     op.add_column('site', sa.Column('invite_distribution', sa.Text(), server_default='', nullable=False))
@@ -83,15 +79,10 @@ def downgrade():
     op.drop_column('user', 'calendar_key')
     op.drop_column('site', 'invite_distribution')
     op.drop_index(op.f('ix_meeting_series_id'), table_name='meeting')
-    if op.get_bind().dialect.name == 'sqlite':
-        # SQLite cannot drop a column that holds a reference; the column stays, unused, and its rows lose
-        # their series with the table.
-        op.execute('UPDATE meeting SET series_id = NULL')
-    else:
-        op.drop_constraint(op.f('fk_meeting_series_id_meeting_series'), 'meeting', type_='foreignkey')
-        op.drop_column('meeting', 'series_id')
-    for column in ('series_date', 'reminder_minutes', 'listed'):
-        op.drop_column('meeting', column)
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_meeting_series_id_meeting_series'), type_='foreignkey')
+        for column in ('series_id', 'series_date', 'reminder_minutes', 'listed'):
+            batch_op.drop_column(column)
     op.drop_index(op.f('ix_invitation_meeting_id'), table_name='invitation')
     op.drop_table('invitation')
     op.drop_table('meeting_series')

@@ -1,0 +1,1 @@
+"""Scheduling: meetings one at a time or as a series, moved, cancelled, and their invitations."""
