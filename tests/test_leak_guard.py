@@ -8,9 +8,12 @@ people use, and into the notes taken during the meeting.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
 from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -353,8 +356,70 @@ def minutes(ctx) -> list[tuple[str, bytes]]:
 minutes.names_the_meetings_site = True
 
 
+def _ics_text(data: bytes) -> bytes:
+    """An .ics as a reader sees it: folded lines joined (a canary split across a fold is still a leak) and
+    TEXT escapes undone."""
+    unfolded = re.sub(rb"\r?\n[ \t]", b"", data)
+    return unfolded.replace(b"\\,", b",").replace(b"\\;", b";").replace(b"\\n", b"\n")
+
+
+def calendar(ctx) -> list[tuple[str, bytes]]:
+    """Everything a calendar is given about a meeting whose queue holds the planted case and whose actions name
+    the patient: the emailed invitation, update and cancellation (body, inline part and .ics), "Add to
+    calendar", the invite command's file, the owner's feed with their actions as to-dos, and the site feed."""
+    chair, app, meeting = ctx["client"], ctx["app"], ctx["meeting"]
+    owner = ctx["member"]
+    response = chair.post(f"/meetings/{meeting.id}/actions", headers={"HX-Request": "true"}, data={
+        "action-description": "Tell Dr Octavius Brambleworth to recall Mrs Quillfeather (QF7730019) from Wendlebury",
+        "action-case_id": str(ctx["case"].id), "action-owner": str(owner.id),
+        "action-due_on": date.today().isoformat(), "action-priority": "high",
+        "action-sites": [str(ctx["chair"].home_site_id)]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert chair.post(f"/meetings/{meeting.id}/invitations").status_code == 303
+    local = meeting.starts_at.astimezone(ZoneInfo("Europe/London"))
+    assert chair.post(f"/meetings/{meeting.id}/edit", data={
+        "title": meeting.title, "day": (local.date() + timedelta(days=1)).isoformat(), "start_time": "12:30",
+        "end_time": "14:00", "location": "Seminar room 2", "online_url": "", "reminder_minutes": "30",
+        "listed": "y"}).status_code == 303
+    outputs = [("the meeting page, for its chair", chair.get(f"/meetings/{meeting.id}").data),
+               ("Add to calendar", _ics_text(chair.get(f"/meetings/{meeting.id}/calendar.ics").data))]
+    member = signed_in(app.test_client(), owner)
+    page = member.get("/calendar").get_data(as_text=True)
+    feed = page.split('id="feed-link" type="text" readonly value="', 1)[1].split('"', 1)[0].split("://", 1)[1]
+    outputs += [("the calendar page", page.encode()), ("the meeting page, for a member", member.get(f"/meetings/{meeting.id}").data),
+                ("the owner's feed", _ics_text(app.test_client().get("/" + feed.split("/", 1)[1]).data)),
+                ("the site feed", _ics_text(app.test_client().get(f"/calendar/sites/{SITE['code']}.ics").data))]
+    assert b"BEGIN:VTODO" in outputs[-2][1] and b"[NAME]" in outputs[-2][1], "the action should be there, scrubbed"
+    with tempfile.TemporaryDirectory() as folder:
+        out = f"{folder}/invite.ics"
+        assert app.test_cli_runner().invoke(args=["invite", str(meeting.id), "--out", out]).exit_code == 0
+        written = _ics_text(Path(out).read_bytes())
+    # The command's file invites the whole site, so its ATTENDEE lines name every member (the submitter among
+    # them, as one of many); the rest of the file is checked.
+    assert b"ATTENDEE" in written
+    outputs.append(("the invite command's file", re.sub(rb"(?m)^ATTENDEE.*$", b"", written)))
+    assert chair.post(f"/meetings/{meeting.id}/cancel").status_code == 303
+    submitter_email = db.session.get(User, ctx["case"].submitter_id).email
+    kinds = set()
+    for message in ctx["smtp"].messages:
+        if message["Subject"].startswith(("Invitation", "Updated invitation", "Cancelled")):
+            kinds.add(message["Subject"].split(":")[0])
+            body = message["Subject"].encode() + b"\n".join(
+                _ics_text(part.get_payload(decode=True)) for part in message.walk() if not part.is_multipart())
+            if message["To"] == submitter_email:
+                # The submitter, a member of the site, is invited like everyone: greeted by name and named in
+                # their own ATTENDEE line. The rest of their email is checked.
+                body = re.sub(rb"(?m)^ATTENDEE.*$", b"", re.sub(rb"Hello [^,<\n]*,", b"Hello,", body))
+            outputs.append((f"an email to {message['To']}: {message['Subject']}", body))
+    assert kinds == {"Invitation", "Updated invitation", "Cancelled"}, kinds
+    return outputs
+
+
+calendar.names_the_meetings_site = True
+
+
 AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
-                                    attendance_register, actions, minutes]
+                                    attendance_register, actions, minutes, calendar]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)
