@@ -20,8 +20,9 @@ from meetings.minutes import service as minutes
 from meetings.models import (
     Action, ActionEvent, ActionPriority, ActionStatus, Attendance, AttendanceStatus, Case, CaseIdentifiers, CaseImage, CaseKind,
     CaseStatus, Evaluation, Meeting, MeetingStatus, Modality, Profession, ProfessionalBody,
-    Register, Role, SignedBy, Site, User, person_key,
+    Register, Role, SignedBy, Site, User, person_key, Frequency, MeetingScope, MeetingSeries,
 )
+from meetings.schedule import service as schedule
 
 DEMO_PASSWORD = "lightbox-demo-2026"
 # Attendees' evaluations of each past meeting: (usefulness 1-5, will change practice, most useful, to improve).
@@ -352,6 +353,19 @@ def _reviews(people, cases) -> None:
         review.approve(case, chair, [], [], review.fingerprint(case, images=False))
 
 
+def _series(sites, people) -> None:
+    """Next year's REAL meetings at Northgate, every second month on the first Tuesday (no invitations sent)."""
+    sites["NGH"].invite_distribution = sites["NGH"].invite_distribution or "radiology-all@northgate.example.org"
+    if db.session.scalar(select(MeetingSeries.id).limit(1)) is not None:
+        return
+    starts_on = date.today() + timedelta(days=60)
+    schedule.create_series(
+        people["chair@northgate.example.org"], title="Northgate REAL meeting", scope=MeetingScope.LOCAL,
+        site=sites["NGH"], rule=schedule.Rule(Frequency.MONTHLY, 2, 1, 1, starts_on, starts_on + timedelta(days=364)),
+        starts=time(12, 30), ends=time(14, 0), location="Radiology seminar room, level 2",
+        online_url="https://meet.example.org/ngh-real", reminder_minutes=30, listed=True)
+
+
 def seed() -> None:
     """Create or complete the demo data set. The caller commits."""
     sites = _sites()
@@ -362,4 +376,5 @@ def seed() -> None:
     _attendance(people, meetings)
     _actions(people, meetings, cases)
     _minutes(people, meetings)
+    _series(sites, people)
     db.session.flush()

@@ -169,7 +169,7 @@ def test_cancelling_sends_cancel_and_returns_the_queue_to_triage(client, site_pe
     assert event["STATUS"] == "CANCELLED" == js["status"] and js["uid"] == meeting.uid and js["sequence"] == 1
     assert js["alarms"] == []
 
-    # A cancelled meeting cannot be changed or cancelled again.
+    # A cancelled meeting cannot be changed.
     client.post(f"/meetings/{meeting.id}/edit", data=_meeting_form(site_people["site"], date.today()))
     db.session.refresh(meeting)
     assert meeting.ical_sequence == 1
@@ -292,6 +292,11 @@ def test_bad_input_is_explained_and_nothing_typed_is_lost(client, site_people):
     assert "Enter the full link, starting https://" in page
     assert 'value="Seminar room 2"' in page and 'value="teams meeting"' in page
     assert db.session.scalar(select(Meeting)) is None
+    # A meeting keeps its date when edited, but cannot be moved into the past.
+    meeting = _schedule(client, site_people["site"], date.today() + timedelta(days=3), send_invitations=None)
+    response = client.post(f"/meetings/{meeting.id}/edit", data=_meeting_form(
+        site_people["site"], date.today() - timedelta(days=1), send_invitations=None))
+    assert response.status_code == 422 and "The date must be today or later" in response.get_data(as_text=True)
 
 
 def test_who_may_schedule(client, site_people, login_as):

@@ -68,12 +68,13 @@ class _MeetingFields(FlaskForm):
 class MeetingForm(_MeetingFields):
     day = DateField("Date", validators=[InputRequired("Enter the date of the meeting")])
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args, scheduled_on=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._editing = editing
+        self._scheduled_on = scheduled_on  # when editing: the meeting's date as it stands
 
     def validate_day(self, field):
-        if field.data and field.data < today_local() and not self._editing:
+        # A meeting can keep the date it has, but not move into the past.
+        if field.data and field.data < today_local() and field.data != self._scheduled_on:
             raise ValidationError("The date must be today or later")
 
 

@@ -86,7 +86,7 @@ def edit_meeting(meeting_id: int):
         flash(f"This meeting is {meeting.status_label.lower()}; it can no longer be changed")
         return redirect(url_for("schedule.meeting_page", meeting_id=meeting.id), code=303)
     starts, ends = local_time(meeting.starts_at), local_time(meeting.ends_at)
-    form = MeetingForm(sites=[meeting.site] if meeting.site else [], editing=True, obj=meeting,
+    form = MeetingForm(sites=[meeting.site] if meeting.site else [], scheduled_on=starts.date(), obj=meeting,
                        day=starts.date(), start_time=starts.time(), end_time=ends.time(),
                        site_id=meeting.site_id, reminder_minutes=meeting.reminder_minutes)
     # Scope and site stay as they were: moving a meeting to another site is a new meeting.
