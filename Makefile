@@ -27,6 +27,7 @@ bench: install
 	$(BIN)/python bench/certificates.py
 	$(BIN)/python bench/action_register.py
 	$(BIN)/python bench/minutes_pdf.py
+	$(BIN)/python bench/calendar_feeds.py
 
 install: system $(VENV)/.installed static/vendor/.installed
 
