@@ -5,9 +5,8 @@ Running it twice changes nothing: each record is found by its natural key before
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -138,10 +137,6 @@ CASES = [
 ]
 
 
-def _local(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-
-
 def _tuesday_of_week(day: date) -> date:
     """Departments hold REAL meetings on a fixed weekday; the demo's are on Tuesdays."""
     return day - timedelta(days=day.weekday()) + timedelta(days=1)
@@ -186,7 +181,7 @@ def _meetings(sites, people) -> list[Meeting]:
             meeting = Meeting(
                 title=title, site=sites["NGH"], chair=chair,
                 minute_taker=people["trainee@northgate.example.org"],
-                starts_at=_local(day, time(12, 30)), ends_at=_local(day, time(14, 0)),
+                starts_at=schedule.at_local(day, time(12, 30)), ends_at=schedule.at_local(day, time(14, 0)),
                 location="Radiology seminar room, level 2", online_url="https://meet.example.org/ngh-real",
                 status=status,
             )

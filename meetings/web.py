@@ -34,11 +34,16 @@ def external_url(endpoint: str, **values) -> str:
     return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
+def zone() -> ZoneInfo:
+    """The configured zone (Europe/London unless set): what people's clocks say."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
 def local_time(value: datetime | None) -> datetime | None:
-    """A stored UTC time in the configured zone (Europe/London unless set)."""
+    """A stored UTC time in the configured zone."""
     if value is None:
         return None
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return value.astimezone(zone())
 
 
 def format_datetime(value: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
@@ -63,7 +68,7 @@ def plural(count: float, one: str, many: str | None = None) -> str:
 
 
 def today_local() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return datetime.now(zone()).date()
 
 
 def pdf_response(pdf: bytes, filename: str) -> Response:

@@ -96,23 +96,29 @@ def run_migrations_online():
         if sqlite:
             # Batch operations rebuild a table by copying and dropping it; with foreign keys on, the drop
             # would fail on (or cascade through) the rows pointing at it. The pragma only takes effect
-            # outside a transaction, so it is set before the migrations' one and checked after.
+            # outside a transaction, so it is set before the migrations' one, checked, and restored after.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+            if connection.exec_driver_sql("PRAGMA foreign_keys").scalar() != 0:
+                raise RuntimeError("could not turn SQLite's foreign keys off for the migrations")
             connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
-
-        with context.begin_transaction():
-            context.run_migrations()
-        if sqlite:
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
-            if broken:
-                raise RuntimeError(f"migrations left rows pointing at nothing: {broken[:5]}")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migrations left rows pointing at nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

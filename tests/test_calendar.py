@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import Mailbox, _free_port, signed_in
 from tests.factories import make_action, make_case, make_meeting, make_site, make_user
-from tests.ics.reading import invite_of, read_both, with_icaljs
+from tests.ics.reading import feed_path, invite_of, read_both, with_icaljs
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -341,13 +341,6 @@ def test_add_to_calendar_and_the_invite_command(client, site_people, app, tmp_pa
     assert app.test_cli_runner().invoke(args=["invite", "999999", "--out", str(out)]).exit_code != 0
 
 
-def _feed_link(client) -> str:
-    page = client.get("/calendar").get_data(as_text=True)
-    link = page.split('id="feed-link" type="text" readonly value="', 1)[1].split('"', 1)[0]
-    assert 'href="webcal://' in page
-    return link.split("://", 1)[1].split("/", 1)[1]
-
-
 def test_the_personal_feed_is_bounded_private_and_carries_open_actions(client, site_people, app):
     chair, member = site_people["chair"], site_people["members"][0]
     soon = make_meeting(chair=chair, days_ahead=10, title="Soon", online_url="https://teams.example.org/soon")
@@ -363,9 +356,9 @@ def test_the_personal_feed_is_bounded_private_and_carries_open_actions(client, s
     db.session.commit()
 
     signed_in(client, member)
-    path = _feed_link(client)
+    path = feed_path(client)
     client.post("/auth/sign-out")
-    response = app.test_client().get("/" + path)  # a calendar app: no session
+    response = app.test_client().get(path)  # a calendar app: no session
     assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
     calendar, icaljs = read_both(response.data)
     assert calendar["METHOD"] == "PUBLISH" and icaljs["name"] == "Lightbox: my meetings and actions"
@@ -386,14 +379,14 @@ def test_the_personal_feed_is_bounded_private_and_carries_open_actions(client, s
 def test_resetting_the_feed_link_revokes_every_old_link(client, site_people, app):
     member = site_people["members"][0]
     signed_in(client, member)
-    old = _feed_link(client)
+    old = feed_path(client)
     calendar_app = app.test_client()
-    assert calendar_app.get("/" + old).status_code == 200
+    assert calendar_app.get(old).status_code == 200
     assert client.post("/calendar/reset").status_code == 303
-    new = _feed_link(client)
+    new = feed_path(client)
     assert new != old
-    assert calendar_app.get("/" + old).status_code == 404
-    assert calendar_app.get("/" + new).status_code == 200
+    assert calendar_app.get(old).status_code == 404
+    assert calendar_app.get(new).status_code == 200
     # A forged link, or someone else's id under the same signature, finds nothing.
     token = new.rsplit("/", 1)[1].removesuffix(".ics")
     assert calendar_app.get(f"/calendar/feed/{token[:-2]}xx.ics").status_code == 404
@@ -401,7 +394,7 @@ def test_resetting_the_feed_link_revokes_every_old_link(client, site_people, app
     # A closed account's feed stops.
     member.active = False
     db.session.commit()
-    assert calendar_app.get("/" + new).status_code == 404
+    assert calendar_app.get(new).status_code == 404
 
 
 def test_the_site_feed_is_public_and_shows_only_title_time_and_place(client, site_people, app):
@@ -448,3 +441,108 @@ def test_icaljs_reads_times_through_the_files_own_zone():
         ics = to_ics(CalendarView("PUBLISH", events), ZoneInfo(zone), datetime.now(timezone.utc))
         for event, view in zip(with_icaljs(ics)["events"], events, strict=True):
             assert datetime.fromisoformat(event["start"]["utc"].replace("Z", "+00:00")) == view.starts_at, (zone, event)
+
+
+def test_inviting_again_reaches_only_those_not_yet_invited(client, site_people, smtp_server):
+    meeting = _schedule(client, site_people["site"], date.today() + timedelta(days=20))
+    assert len(smtp_server.messages) == 3
+    smtp_server.messages.clear()
+    page = client.post(f"/meetings/{meeting.id}/invitations", follow_redirects=True).get_data(as_text=True)
+    assert "Everyone who should be invited already is" in page and smtp_server.messages == []
+    make_user(Role.MEMBER, home_site=site_people["site"], email="newcomer@calder.example.org")
+    db.session.commit()
+    client.post(f"/meetings/{meeting.id}/invitations")
+    assert [message["To"] for message in smtp_server.messages] == ["newcomer@calder.example.org"]
+    # A new reminder alone is not worth an email.
+    smtp_server.messages.clear()
+    client.post(f"/meetings/{meeting.id}/edit", data=_meeting_form(site_people["site"], date.today() + timedelta(days=20),
+                                                                   reminder_minutes="60", send_invitations=None))
+    db.session.refresh(meeting)
+    assert meeting.reminder_minutes == 60 and smtp_server.messages == []
+
+
+def test_a_time_the_clocks_skip_is_refused(client, site_people):
+    """01:30 does not happen on the morning the clocks go forward (the last Sunday of March)."""
+    year = date.today().year + 1
+    spring = max(date(year, 3, day) for day in range(25, 32) if date(year, 3, day).weekday() == 6)
+    response = client.post("/meetings/new", data=_meeting_form(site_people["site"], spring, start_time="01:30",
+                                                                end_time="03:00"))
+    assert response.status_code == 422
+    assert "The clocks go forward that night: 01:30 does not happen" in response.get_data(as_text=True)
+
+
+def test_another_sites_chair_cannot_touch_the_meeting(client, site_people):
+    meeting = _schedule(client, site_people["site"], date.today() + timedelta(days=20), send_invitations=None)
+    series = client.post("/series/new", data=_series_form(site_people["site"], date.today() + timedelta(days=1)))
+    signed_in(client, make_user(Role.CHAIR))
+    db.session.commit()
+    assert client.get(f"/meetings/{meeting.id}").status_code == 404
+    for path in ("edit", "cancel", "invitations", "invitations/retry"):
+        assert client.post(f"/meetings/{meeting.id}/{path}").status_code == 404, path
+    assert client.get(series.headers["Location"]).status_code == 404
+
+
+def test_the_public_feed_names_nobody_and_keeps_the_agenda_private(client, site_people, app):
+    meeting = make_meeting(chair=site_people["chair"], days_ahead=10, title="Open REAL meeting", listed=True)
+    make_case(site_people["members"][0], meeting=meeting)
+    db.session.commit()
+    _, icaljs = read_both(app.test_client().get(f"/calendar/sites/{site_people['site'].code}.ics").data)
+    [event] = icaljs["events"]
+    assert "Ada Chair" not in event["description"] and "case" not in event["description"].lower()
+    assert event["organizer"]["cn"] == "Calder Vale Hospital" and "ada.chair" not in event["organizer"]["address"]
+
+
+@pytest.mark.parametrize("zone_key, day", [
+    ("Europe/London", date(2027, 3, 28)), ("Europe/London", date(2027, 10, 31)),  # the days the clocks change
+    ("Europe/Dublin", date(2027, 1, 12)), ("Europe/Dublin", date(2027, 7, 12)),  # winter written as the exception
+    ("Africa/Casablanca", date(2027, 2, 20)),  # Ramadan hours tzdata lists years ahead of its yearly rule
+    ("America/Santiago", date(2026, 12, 15)), ("Asia/Jerusalem", date(2027, 6, 1)),  # rules icalendar cannot write
+    ("Australia/Lord_Howe", date(2027, 1, 5)),  # a half-hour change
+])
+def test_a_single_invite_in_any_zone_reads_back_at_its_time(zone_key, day):
+    from meetings.calendar.ical import CalendarView, EventView, to_ics
+    zone = ZoneInfo(zone_key)
+    view = EventView(uid="one@test", sequence=0, summary="x", description="",
+                     starts_at=datetime.combine(day, time(12, 30), tzinfo=zone),
+                     ends_at=datetime.combine(day, time(14, 0), tzinfo=zone))
+    ics = to_ics(CalendarView("REQUEST", [view]), zone, datetime.now(timezone.utc))
+    [event] = with_icaljs(ics)["events"]
+    assert datetime.fromisoformat(event["start"]["utc"].replace("Z", "+00:00")) == view.starts_at
+    assert event["start"]["local"].endswith("T12:30:00")
+    [written] = [part for part in read_both(ics)[0].timezones]
+    assert written.subcomponents, "a VTIMEZONE needs at least one STANDARD or DAYLIGHT part"
+
+
+def test_the_migration_keeps_every_row_that_points_at_meetings(tmp_path):
+    """On SQLite the calendar migration rebuilds the meeting table; the cases, live state and minutes that point
+    at meetings must survive it, and foreign keys must be on again afterwards."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from meetings import create_app
+    from meetings.extensions import db as database
+    other = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/m.db"})
+    with other.app_context():
+        upgrade(revision="63c6731e9312")
+        with database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO site (id, name, code, active, radpeer_enabled, risk_distribution, "
+                                    "minutes_list_names, created_at) VALUES (1, 'S', 'S', 1, 0, '', 1, '2026-01-01')"))
+            connection.execute(text("INSERT INTO user (id, email, name, active, home_site_id, profession, "
+                                    "professional_body, login_token, created_at) VALUES (1, 'c@x.org', 'C', 1, 1, "
+                                    "'other', 'none', 't', '2026-01-01')"))
+            connection.execute(text("INSERT INTO meeting (id, uid, title, scope, site_id, starts_at, ends_at, location, "
+                                    "online_url, chair_id, status, ical_sequence, notes, created_at) VALUES (1, 'u', "
+                                    "'M', 'local', 1, '2027-01-01', '2027-01-01', '', '', 1, 'ended', 0, '', "
+                                    "'2026-01-01')"))
+            connection.execute(text("INSERT INTO live_state (meeting_id, join_code, version, stage, audience_html) "
+                                    "VALUES (1, 'abc', 1, 1, '')"))
+        upgrade()
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM live_state")).scalar() == 1
+            assert connection.execute(text("SELECT listed FROM meeting")).scalar() == 0
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        downgrade(revision="63c6731e9312")
+        upgrade()
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM live_state")).scalar() == 1
+        database.engine.dispose()

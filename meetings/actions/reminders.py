@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from meetings import mail
 from meetings.actions import service
 from meetings.extensions import db, insert_if_absent
 from meetings.models import CLOSED_STATUSES, OPEN_STATUSES, Action, Notice, Role, Site, User, UserRole, utcnow
-from meetings.web import external_url
+from meetings.web import external_url, zone
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +84,9 @@ def digest_of(site: Site, today: date) -> Digest:
 
 def _month_bounds(today: date) -> tuple[datetime, datetime]:
     """The calendar month of `today` in the configured time zone, as UTC instants."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    start = datetime(today.year, today.month, 1, tzinfo=zone)
-    end = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=zone)
+    local = zone()
+    start = datetime(today.year, today.month, 1, tzinfo=local)
+    end = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=local)
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from email.utils import parseaddr
 from enum import Enum
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -26,10 +25,6 @@ class Audience(Enum):
     PUBLIC = "public"  # the site's public feed
 
 
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def case_counts(meeting_ids: Iterable[int]) -> dict[int, int]:
     """Cases on each meeting's agenda, in one query for a whole feed."""
     ids = list(meeting_ids)
@@ -39,6 +34,10 @@ def case_counts(meeting_ids: Iterable[int]) -> dict[int, int]:
         Case.meeting_id.in_(ids), Case.status.in_((CaseStatus.SCHEDULED, CaseStatus.PRESENTED)))
         .group_by(Case.meeting_id))
     return dict(rows.all())
+
+
+def case_count(meeting: Meeting) -> int:
+    return case_counts([meeting.id]).get(meeting.id, 0)
 
 
 def join_codes(meeting_ids: Iterable[int]) -> dict[int, str]:
@@ -59,11 +58,14 @@ def description(meeting: Meeting, audience: Audience, cases: int, join_code: str
     kind = ("Regional peer learning meeting" if meeting.scope == MeetingScope.REGIONAL
             else "Radiology Events and Learning (REAL) meeting")
     lines = ["This meeting is cancelled.", ""] if meeting.status == MeetingStatus.CANCELLED else []
+    if audience is Audience.PUBLIC:
+        # The public feed promises title, time and place: no names, no agenda.
+        return "\n".join([*lines, f"{kind}.", "", f"Meeting page: {external_url('schedule.meeting_page', meeting_id=meeting.id)}"])
     lines += [f"{kind}, chaired by {meeting.chair.name}.", _agenda(meeting, cases), ""]
-    if audience is not Audience.PUBLIC and meeting.online_url:
+    if meeting.online_url:
         lines.append(f"Join online: {meeting.online_url}")
     lines.append(f"Meeting page: {external_url('schedule.meeting_page', meeting_id=meeting.id)}")
-    if audience is not Audience.PUBLIC and join_code:
+    if join_code:
         lines.append(f"Sign the attendance register: {external_url('register.sign', code=join_code)}")
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from meetings.calendar import events
 from meetings.calendar.ical import CalendarView, to_ics
 from meetings.extensions import db
 from meetings.models import Meeting, MeetingScope, Site, User, utcnow
+from meetings.web import zone
 
 PAST = timedelta(days=90)
 AHEAD = timedelta(days=366)
@@ -65,7 +66,7 @@ def personal_feed(user: User) -> bytes:
     that show tasks: Thunderbird, Apple Reminders; Google and Outlook show the meetings)."""
     view = CalendarView("PUBLISH", events.views_of(personal_meetings(user), events.Audience.MEMBER),
                         todos_for(user), name="Lightbox: my meetings and actions", refresh=True)
-    return to_ics(view, events.zone(), utcnow())
+    return to_ics(view, zone(), utcnow())
 
 
 def site_meetings(site: Site) -> list[Meeting]:
@@ -77,10 +78,10 @@ def site_meetings(site: Site) -> list[Meeting]:
 def site_feed(site: Site) -> bytes:
     view = CalendarView("PUBLISH", events.views_of(site_meetings(site), events.Audience.PUBLIC),
                         name=f"{site.name}: REAL meetings", refresh=True)
-    return to_ics(view, events.zone(), utcnow())
+    return to_ics(view, zone(), utcnow())
 
 
 def meeting_ics(meeting: Meeting) -> bytes:
     """One meeting to add to one's own calendar: the same event as the person's feed carries."""
     view = CalendarView("PUBLISH", events.views_of([meeting], events.Audience.MEMBER))
-    return to_ics(view, events.zone(), utcnow())
+    return to_ics(view, zone(), utcnow())

@@ -112,8 +112,8 @@ def calendar(view: CalendarView, zone: ZoneInfo, stamp: datetime) -> Calendar:
         whole.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         whole.add("x-published-ttl", vDuration(REFRESH).to_ical().decode())
     if view.events:
-        first = min(item.starts_at for item in view.events).date()
-        whole.add_component(vtimezone(zone, first, max(item.ends_at for item in view.events).date()))
+        whole.add_component(vtimezone(zone, [moment for item in view.events
+                                             for moment in (item.starts_at, item.ends_at)]))
     for item in view.events:
         whole.add_component(event(item, zone, stamp))
     for item in view.todos:

@@ -27,7 +27,7 @@ from meetings.models import (
     Delivery, DeliveryStatus, Invitation, InvitationReason, Meeting, MeetingScope, MeetingStatus, Site, User,
     utcnow,
 )
-from meetings.web import external_url, format_datetime
+from meetings.web import external_url, format_datetime, zone
 
 INVITATION = "invitation"
 
@@ -78,8 +78,10 @@ def _queue(meeting: Meeting, reason: InvitationReason, by: User, recipients: lis
 
 
 def invite(meeting: Meeting, by: User) -> Invitation | None:
-    """Invite everyone who should come: the first time, or again for those added since."""
-    return _queue(meeting, InvitationReason.INVITED, by, invitees(meeting))
+    """Invite everyone who should come and has not been invited yet; None if there is nobody new."""
+    invited = {recipient.address.lower() for recipient in _invited_before(meeting)}
+    return _queue(meeting, InvitationReason.INVITED, by,
+                  [person for person in invitees(meeting) if person.address.lower() not in invited])
 
 
 def send_update(meeting: Meeting, by: User) -> Invitation | None:
@@ -134,10 +136,10 @@ def invite_ics(meeting: Meeting, attendees: list[Recipient], stamp: datetime | N
     """The meeting's invite as it is now (REQUEST, or CANCEL once cancelled), for these attendees."""
     lists = _lists(meeting)
     people = tuple(Person(item.address, item.name, group=item.address.lower() in lists) for item in attendees)
-    cases = events.case_counts([meeting.id]).get(meeting.id, 0)
+    cases = events.case_count(meeting)
     code = events.join_codes([meeting.id]).get(meeting.id)
     view = events.view_of(meeting, events.Audience.INVITEE, cases, code, attendees=people)
-    return to_ics(CalendarView(method_of(meeting), [view]), events.zone(), stamp or utcnow())
+    return to_ics(CalendarView(method_of(meeting), [view]), zone(), stamp or utcnow())
 
 
 def _subject(meeting: Meeting, reason: str) -> str:

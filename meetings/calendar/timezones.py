@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -59,15 +59,18 @@ def _change(text: str) -> _Change | None:
 
 
 def _posix_rule(key: str) -> str | None:
-    """The footer of the zone's TZif file: its rule for now and the future."""
+    """The footer of the zone's TZif file: its rule after the last change the file lists."""
+    data = None
     for folder in zoneinfo.TZPATH:
         path = Path(folder) / key
         if path.is_file():
-            return path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii", "replace")
-    try:
-        data = resources.files("tzdata.zoneinfo").joinpath(*key.split("/")).read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError):
-        return None
+            data = path.read_bytes()
+            break
+    else:
+        try:
+            data = resources.files("tzdata.zoneinfo").joinpath(*key.split("/")).read_bytes()
+        except (ModuleNotFoundError, FileNotFoundError):
+            return None
     return data.rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii", "replace")
 
 
@@ -121,18 +124,69 @@ def _yearly(key: str) -> _Rule | None:
     return _Rule(_name(match["std"]), std_offset, _name(match["dst"]), dst_offset, start, end)
 
 
-def vtimezone(zone: zoneinfo.ZoneInfo, first: date, last: date) -> Timezone:
-    """The zone as a VTIMEZONE: yearly rules where the zone has them, else its transitions first..last."""
-    rule = _yearly(zone.key)
+@cache
+def _written(key: str) -> tuple[Timezone, tzinfo] | None:
+    """The zone's yearly-rule VTIMEZONE, and that component read back as a tzinfo to check it against."""
+    rule = _yearly(key)
     if rule is None:
-        return Timezone.from_tzinfo(zone, tzid=zone.key, first_date=first, last_date=last)
+        return None
     timezone = Timezone()
-    timezone.add("tzid", zone.key)
+    timezone.add("tzid", key)
     std = _offset(rule.std_offset)
     if rule.dst_name is None:
         timezone.add_component(_part(TimezoneStandard, rule.std_name, std, std, None))
-        return timezone
-    dst = _offset(rule.dst_offset)
-    timezone.add_component(_part(TimezoneDaylight, rule.dst_name, std, dst, rule.start))
-    timezone.add_component(_part(TimezoneStandard, rule.std_name, dst, std, rule.end))
+    else:
+        dst = _offset(rule.dst_offset)
+        # Calendars call the summer offset DAYLIGHT; Irish law (and tzdata) calls winter the exception.
+        summer, winter = ((TimezoneDaylight, TimezoneStandard) if rule.dst_offset >= rule.std_offset
+                          else (TimezoneStandard, TimezoneDaylight))
+        timezone.add_component(_part(summer, rule.dst_name, std, dst, rule.start))
+        timezone.add_component(_part(winter, rule.std_name, dst, std, rule.end))
+    return timezone, timezone.to_tz(lookup_tzid=False)
+
+
+def vtimezone(zone: zoneinfo.ZoneInfo, instants: list[datetime]) -> Timezone:
+    """The zone as a VTIMEZONE good for these instants: yearly rules when they give the zone's own offset at
+    every one of them, else the zone's transitions around them.
+
+    The yearly rule holds only after the last change tzdata lists, and some zones list changes years ahead
+    (Morocco's Ramadan hours), so the rule is checked rather than trusted.
+    """
+    written = _written(zone.key)
+    if written is not None and all(moment.astimezone(written[1]).utcoffset() == moment.astimezone(zone).utcoffset()
+                                   for moment in instants):
+        return written[0]
+    return _listed(zone, min(instants) - timedelta(days=366), max(instants) + timedelta(days=2))
+
+
+def _listed(zone: zoneinfo.ZoneInfo, start: datetime, end: datetime) -> Timezone:
+    """The zone as each offset in force from `start` to `end`, one part per change, found by asking the
+    zone itself (icalendar's own list misses changes tzdata announces years ahead)."""
+    timezone = Timezone()
+    timezone.add("tzid", zone.key)
+    moment = start.astimezone(zone)
+    timezone.add_component(_fixed(zone, moment.replace(tzinfo=None), moment.utcoffset(), moment))
+    step = timedelta(hours=6)  # no zone changes its offset twice within six hours
+    while moment < end:
+        later = (moment + step).astimezone(zone)
+        if later.utcoffset() != moment.utcoffset():
+            before, after = moment, later
+            while after - before > timedelta(minutes=1):
+                middle = (before + (after - before) / 2).astimezone(zone)
+                before, after = (middle, after) if middle.utcoffset() == before.utcoffset() else (before, middle)
+            change = after.replace(second=0, microsecond=0).astimezone(zone)
+            # A part starts at the change's wall-clock time in the offset it changes from.
+            wall = change.astimezone(UTC).replace(tzinfo=None) + before.utcoffset()
+            timezone.add_component(_fixed(zone, wall, before.utcoffset(), change))
+        moment = later
     return timezone
+
+
+def _fixed(zone: zoneinfo.ZoneInfo, wall: datetime, offset_from: timedelta, moment: datetime):
+    """One part of a listed zone: the offset in force from `moment` (which starts at local `wall`)."""
+    part = (TimezoneDaylight if moment.dst() else TimezoneStandard)()
+    part.add("tzname", moment.tzname() or zone.key)
+    part.add("tzoffsetfrom", offset_from)
+    part.add("tzoffsetto", moment.utcoffset())
+    part.add("dtstart", wall)
+    return part

@@ -56,8 +56,9 @@ def reset():
     return redirect(url_for("calendar.subscriptions"), code=303)
 
 
+# Calendar services fetch many people's feeds from a few addresses: only failed guesses count.
 @bp.get("/calendar/feed/<token>.ics")
-@limiter.limit("60 per minute")
+@limiter.limit("60 per minute", deduct_when=lambda response: response.status_code == 404)
 def personal_feed(token: str):
     user = feeds.user_for(token)
     if user is None:
@@ -66,7 +67,7 @@ def personal_feed(token: str):
 
 
 @bp.get("/calendar/sites/<code>.ics")
-@limiter.limit("60 per minute")
+@limiter.limit("60 per minute", deduct_when=lambda response: response.status_code == 404)
 def site_feed(code: str):
     site = db.session.scalar(select(Site).where(Site.code == code.upper(), Site.active))
     if site is None:

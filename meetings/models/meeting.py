@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Date, ForeignKey, String, Text, or_, true
+from sqlalchemy import ColumnElement, Date, ForeignKey, String, Text, false, or_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
@@ -48,7 +48,8 @@ class Meeting(Base):
     # RFC 5545 SEQUENCE: up by one whenever the time, place or online link changes, or it is cancelled.
     ical_sequence: Mapped[int] = mapped_column(default=0)
     # Listed in the site's public calendar feed (title, time and place only).
-    listed: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Meetings made before the setting existed stay unlisted until their chair chooses.
+    listed: Mapped[bool] = mapped_column(default=True, server_default=false())
     # Minutes before the start that calendars remind people; None for no reminder.
     reminder_minutes: Mapped[int | None] = mapped_column()
     series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id", ondelete="SET NULL"), index=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from meetings.extensions import db
+from meetings.web import zone
 from meetings.models import Attendance, AttendanceStatus, Meeting, User
 from meetings.register import service
 
@@ -51,19 +50,19 @@ class CpdRecord:
 
 
 def _year_bounds(year: int) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return (datetime(year, 1, 1, tzinfo=zone).astimezone(timezone.utc),
-            datetime(year + 1, 1, 1, tzinfo=zone).astimezone(timezone.utc))
+    local = zone()
+    return (datetime(year, 1, 1, tzinfo=local).astimezone(timezone.utc),
+            datetime(year + 1, 1, 1, tzinfo=local).astimezone(timezone.utc))
 
 
 def record_of(user: User, year: int | None = None) -> CpdRecord:
     """The person's attended meetings in `year` (this year when not given), newest first."""
-    this_year = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).year
+    this_year = datetime.now(zone()).year
     year = year or this_year
     starts = db.session.scalars(select(Meeting.starts_at).join(Attendance, Attendance.meeting_id == Meeting.id).where(
         Attendance.user_id == user.id, Attendance.status == AttendanceStatus.PRESENT))
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    years = sorted({s.astimezone(zone).year for s in starts} | {this_year, year}, reverse=True)
+    local = zone()
+    years = sorted({s.astimezone(local).year for s in starts} | {this_year, year}, reverse=True)
     start, end = _year_bounds(year)
     attended = db.session.scalars(
         select(Attendance).join(Meeting, Attendance.meeting_id == Meeting.id).where(

@@ -88,6 +88,12 @@ class SeriesForm(_MeetingFields):
     starts_on = DateField("First possible date", validators=[InputRequired("Enter the date the series starts from")],
                           description="Meetings are made for the year from this date")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.send_invitations.description = ("One invitation email per meeting to every member of the site (of "
+                                             "every site for a regional meeting) and the site’s meetings list. "
+                                             "Members who subscribe to their calendar see the meetings anyway.")
+
     def validate_starts_on(self, field):
         if field.data and field.data < today_local():
             raise ValidationError("The series must start today or later")

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
-from flask import current_app
 
 from meetings import audit
 from meetings.cases import service as cases
 from meetings.cases.access import chairs_site
 from meetings.extensions import db
-from meetings.web import local_time
+from meetings.web import local_time, zone
 from meetings.models import (
     CaseStatus, Frequency, Meeting, MeetingScope, MeetingSeries, MeetingStatus, Role, Site, User,
 )
@@ -54,13 +52,14 @@ def can_schedule_at(user: User, scope: str, site: Site | None) -> bool:
     return site is not None and chairs_site(user, site.id)
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def at_local(day: date, clock: time) -> datetime:
     """A local date and wall-clock time as the UTC instant it means (12:30 stays 12:30 across clock changes)."""
-    return datetime.combine(day, clock, tzinfo=_zone()).astimezone(timezone.utc)
+    return datetime.combine(day, clock, tzinfo=zone()).astimezone(timezone.utc)
+
+
+def _exists(day: date, clock: time) -> bool:
+    """Whether the clocks show this time on this day (not 01:30 on the morning they go forward)."""
+    return at_local(day, clock).astimezone(zone()).replace(tzinfo=None) == datetime.combine(day, clock)
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,10 @@ class Timing:
     def instants(self) -> tuple[datetime, datetime]:
         if self.ends <= self.starts:
             raise ScheduleError("The meeting must end after it starts", field="end_time")
+        for clock, field in ((self.starts, "start_time"), (self.ends, "end_time")):
+            if not _exists(self.day, clock):
+                raise ScheduleError(f"The clocks go forward that night: {clock:%H:%M} does not happen on that day",
+                                    field=field)
         return at_local(self.day, self.starts), at_local(self.day, self.ends)
 
 
@@ -96,14 +99,15 @@ def _require_scheduled(meeting: Meeting) -> None:
 
 def change_meeting(meeting: Meeting, *, title: str, timing: Timing, location: str, online_url: str,
                    reminder_minutes: int | None, listed: bool) -> bool:
-    """Apply the chair's changes; whether calendars must be told (anything they show changed)."""
+    """Apply the chair's changes; whether invitees must be told (the title, time, room or link changed: a new
+    reminder alone is not worth an email, and Outlook and Google keep their own reminders anyway)."""
     _require_scheduled(meeting)
+    cases.lock_queue(meeting)  # two chairs changing one meeting take turns, so SEQUENCE never repeats
     starts_at, ends_at = timing.instants()
     wanted = {"starts_at": starts_at, "ends_at": ends_at, "location": location.strip(),
               "online_url": online_url.strip()}
     moved = [name for name in _CALENDAR_FIELDS if getattr(meeting, name) != wanted[name]]
     retitled = meeting.title != title.strip()
-    reminder_changed = meeting.reminder_minutes != reminder_minutes
     for name in moved:
         setattr(meeting, name, wanted[name])
     meeting.title, meeting.reminder_minutes, meeting.listed = title.strip(), reminder_minutes, listed
@@ -111,13 +115,14 @@ def change_meeting(meeting: Meeting, *, title: str, timing: Timing, location: st
         meeting.ical_sequence += 1
     audit.record("meeting.changed", meeting, changed=moved + (["title"] if retitled else []),
                  sequence=meeting.ical_sequence)
-    return bool(moved or retitled or reminder_changed)
+    return bool(moved or retitled)
 
 
 def cancel_meeting(meeting: Meeting) -> int:
     """Cancel the meeting: calendars are told, and its queued cases go back to be scheduled again.
     How many cases went back."""
     _require_scheduled(meeting)
+    cases.lock_queue(meeting)  # no case is scheduled into it while it is being cancelled
     meeting.status = MeetingStatus.CANCELLED
     meeting.ical_sequence += 1
     queued = [case for case in cases.queue(meeting) if case.status == CaseStatus.SCHEDULED]

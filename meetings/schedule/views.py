@@ -8,7 +8,7 @@ from sqlalchemy import select
 from meetings.calendar import events, invitations
 from meetings.cases import access
 from meetings.extensions import db
-from meetings.models import Meeting, MeetingScope, MeetingSeries, MeetingStatus, Role, Site
+from meetings.models import MeetingScope, MeetingSeries, MeetingStatus, Role, Site
 from meetings.schedule import service
 from meetings.schedule.forms import REPEATS, ConfirmForm, MeetingForm, SeriesForm
 from meetings.web import local_time
@@ -32,12 +32,6 @@ def _site(form) -> Site | None:
     return db.session.get(Site, form.site_id.data) if form.scope.data == MeetingScope.LOCAL else None
 
 
-def _invite(meeting: Meeting) -> None:
-    invitation = invitations.invite(meeting, current_user)
-    db.session.commit()
-    invitations.send_soon(invitation)
-
-
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def meeting_page(meeting_id: int):
@@ -45,7 +39,7 @@ def meeting_page(meeting_id: int):
     running = access.can_run(current_user, meeting)
     return render_template(
         "schedule/meeting.html", meeting=meeting, running=running,
-        cases=events.case_counts([meeting.id]).get(meeting.id, 0),
+        cases=events.case_count(meeting),
         log=invitations.log_of(meeting) if running else [], invited=invitations.has_invited(meeting),
         can_see_register=access.can_see_register(current_user, meeting), form=ConfirmForm(),
     )
@@ -69,9 +63,9 @@ def new_meeting():
             db.session.rollback()
             form[refused.field or "day"].errors = [str(refused)]
         else:
-            if form.send_invitations.data:
-                _invite(meeting)
+            invitation = invitations.invite(meeting, current_user) if form.send_invitations.data else None
             db.session.commit()
+            invitations.send_soon(invitation)
             flash(f"{meeting.title} is scheduled" + (" and invitations are on their way" if form.send_invitations.data
                                                      else ""))
             return redirect(url_for("schedule.meeting_page", meeting_id=meeting.id), code=303)
@@ -128,7 +122,7 @@ def cancel_meeting(meeting_id: int):
               + (f"; {returned} queued cases are back in triage to be scheduled again" if returned else ""))
         return redirect(url_for("schedule.meeting_page", meeting_id=meeting.id), code=303)
     return render_template("schedule/cancel.html", meeting=meeting, form=form,
-                           cases=events.case_counts([meeting.id]).get(meeting.id, 0),
+                           cases=events.case_count(meeting),
                            invited=invitations.has_invited(meeting))
 
 
@@ -138,8 +132,11 @@ def send_invitations(meeting_id: int):
     meeting = access.meeting_or_404(meeting_id)
     if not ConfirmForm().validate_on_submit() or meeting.status != MeetingStatus.SCHEDULED:
         abort(400)
-    _invite(meeting)
-    flash("Invitations are on their way to everyone not yet invited")
+    invitation = invitations.invite(meeting, current_user)
+    db.session.commit()
+    invitations.send_soon(invitation)
+    flash("Invitations are on their way to everyone not yet invited" if invitation
+          else "Everyone who should be invited already is")
     return redirect(url_for("schedule.meeting_page", meeting_id=meeting.id), code=303)
 
 
@@ -175,11 +172,10 @@ def new_series():
             form[refused.field or "starts_on"].errors = [str(refused)]
         else:
             meetings = service.series_meetings(series)
-            if form.send_invitations.data:
-                sent = [invitations.invite(meeting, current_user) for meeting in meetings]
-                db.session.commit()
-                invitations.send_soon(*sent)
+            sent = ([invitations.invite(meeting, current_user) for meeting in meetings]
+                    if form.send_invitations.data else [])
             db.session.commit()
+            invitations.send_soon(*sent)
             flash(f"{len(meetings)} meetings are scheduled" + (" and invitations are on their way"
                                                               if form.send_invitations.data else ""))
             return redirect(url_for("schedule.series_page", series_id=series.id), code=303)

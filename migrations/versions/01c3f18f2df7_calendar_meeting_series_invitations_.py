@@ -57,7 +57,7 @@ def upgrade():
 
     # On SQLite this rebuilds the meeting table; migrations/env.py turns foreign keys off around it.
     with op.batch_alter_table('meeting', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('listed', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('listed', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('reminder_minutes', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('series_date', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('series_id', sa.Integer(), nullable=True))

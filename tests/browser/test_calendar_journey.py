@@ -19,6 +19,7 @@ from meetings.schedule import service
 from meetings.web import format_date, format_datetime, local_time, today_local
 from tests.browser.conftest import assert_accessible, sign_in, watch_errors
 from tests.factories import PASSWORD, make_user
+from tests.ics.reading import calendar_parts, invite_of
 
 pytestmark = pytest.mark.browser
 PHONE_390 = {"width": 390, "height": 844}
@@ -46,24 +47,13 @@ def _first_of_next_month(today: date) -> date:
     return (today.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def _calendar_parts(message) -> tuple[str, bytes]:
-    """The invite in its two forms: the text/calendar alternative (with its method) and invite.ics."""
-    inline = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
-    attached = [part for part in message.iter_attachments() if part.get_filename() == "invite.ics"]
-    assert len(inline) == 1 and len(attached) == 1, [part.get_content_type() for part in message.walk()]
-    method = inline[0].get_param("method")
-    ics = attached[0].get_content()
-    # Mail clients read the inline part and people open the attachment: they must be the same invite.
-    assert Calendar.from_ical(inline[0].get_content()).to_ical() == Calendar.from_ical(ics).to_ical()
-    return method, ics
-
-
 def _invites(messages, method: str) -> dict[tuple[str, str], Calendar]:
     """The emailed invites of one method, by (recipient, meeting UID); each pair only once."""
     found = {}
     for message in messages:
-        part_method, ics = _calendar_parts(message)
-        calendar = Calendar.from_ical(ics)
+        inline, _ = calendar_parts(message)
+        part_method = inline.get_param("method")
+        calendar = Calendar.from_ical(invite_of(message))
         assert str(calendar["METHOD"]) == part_method
         if part_method != method:
             continue

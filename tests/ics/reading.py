@@ -37,3 +37,11 @@ def invite_of(message: Message) -> bytes:
     body = attached.get_payload(decode=True)
     assert inline.get_payload(decode=True).replace(b"\r\n", b"\n") == body.replace(b"\r\n", b"\n")
     return body
+
+
+def feed_path(client) -> str:
+    """The signed-in person's feed link, as the calendar page shows it, without its scheme and host."""
+    page = client.get("/calendar").get_data(as_text=True)
+    assert 'href="webcal://' in page
+    link = page.split('id="feed-link" type="text" readonly value="', 1)[1].split('"', 1)[0]
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
