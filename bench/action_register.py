@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from bench.serving import Statements, fresh_postgres, postgres_answers  # noqa: E402
+from bench.serving import FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, fresh_postgres, postgres_answers  # noqa: E402
 from meetings import create_app  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.models import (  # noqa: E402
@@ -70,12 +70,6 @@ USERS = 200
 MEETINGS = 600
 YEARS = 5
 SEED = 20261122
-SITE_NAMES = ("Northgate General Hospital", "Southmead Community Hospital", "Eastfield Imaging Centre",
-              "Westbrook Teleradiology", "Riverside University Hospital", "Hillcrest District Hospital",
-              "Lakeside Diagnostic Centre", "Kingsway Infirmary", "Moorland Cottage Hospital", "Harbour General")
-FIRST_NAMES = ("Amira", "Ben", "Chloe", "Dev", "Eilidh", "Femi", "Grace", "Hamid", "Isla", "Jonah", "Kiran",
-               "Lena", "Marek", "Nia", "Owen", "Priya", "Quinn", "Rosa", "Sam", "Tariq")
-LAST_NAMES = ("Adebayo", "Brennan", "Chowdhury", "Doyle", "Evans", "Fraser", "Gill", "Hughes", "Iqbal", "Jones")
 # Four of ten mention a template, so `q=template` on one site has a second page at 2,000 actions as at 20,000.
 DESCRIPTIONS = (
     "Update the CT head reporting template to prompt for the venous sinuses",

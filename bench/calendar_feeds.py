@@ -66,7 +66,7 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, insert, or_, select, text  # noqa: E402
 
-from bench.serving import Statements, fresh_postgres, postgres_answers  # noqa: E402
+from bench.serving import FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, fresh_postgres, postgres_answers  # noqa: E402
 from meetings import create_app  # noqa: E402
 from meetings.calendar import feeds  # noqa: E402
 from meetings.extensions import db  # noqa: E402
@@ -91,12 +91,6 @@ OTHERS_OPEN = 400
 OTHERS_CLOSED = 3000
 MEMBER_OPEN = 4
 SEED = 20261209
-SITE_NAMES = ("Northgate General Hospital", "Southmead Community Hospital", "Eastfield Imaging Centre",
-              "Westbrook Teleradiology", "Riverside University Hospital", "Hillcrest District Hospital",
-              "Lakeside Diagnostic Centre", "Kingsway Infirmary", "Moorland Cottage Hospital", "Harbour General")
-FIRST_NAMES = ("Amira", "Ben", "Chloe", "Dev", "Eilidh", "Femi", "Grace", "Hamid", "Isla", "Jonah", "Kiran",
-               "Lena", "Marek", "Nia", "Owen", "Priya", "Quinn", "Rosa", "Sam", "Tariq")
-LAST_NAMES = ("Adebayo", "Brennan", "Chowdhury", "Doyle", "Evans", "Fraser", "Gill", "Hughes", "Iqbal", "Jones")
 DESCRIPTIONS = (
     "Update the CT head reporting template to prompt for the venous sinuses",
     "Add a line on incidental adrenal nodules to the CT abdomen template",

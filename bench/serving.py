@@ -23,6 +23,15 @@ POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/lightbox_bench"
 
 
+# Synthetic names for the benchmarks' seeded networks (invented, like all Lightbox's test data).
+SITE_NAMES = ("Northgate General Hospital", "Southmead Community Hospital", "Eastfield Imaging Centre",
+              "Westbrook Teleradiology", "Riverside University Hospital", "Hillcrest District Hospital",
+              "Lakeside Diagnostic Centre", "Kingsway Infirmary", "Moorland Cottage Hospital", "Harbour General")
+FIRST_NAMES = ("Amira", "Ben", "Chloe", "Dev", "Eilidh", "Femi", "Grace", "Hamid", "Isla", "Jonah", "Kiran",
+               "Lena", "Marek", "Nia", "Owen", "Priya", "Quinn", "Rosa", "Sam", "Tariq")
+LAST_NAMES = ("Adebayo", "Brennan", "Chowdhury", "Doyle", "Evans", "Fraser", "Gill", "Hughes", "Iqbal", "Jones")
+
+
 def postgres_answers() -> bool:
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=1).close()

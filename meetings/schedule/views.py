@@ -32,6 +32,12 @@ def _site(form) -> Site | None:
     return db.session.get(Site, form.site_id.data) if form.scope.data == MeetingScope.LOCAL else None
 
 
+def _details(form) -> dict:
+    """What a meeting form and a series form both give: the title and what calendars show besides the time."""
+    return {"title": form.title.data, "location": form.location.data or "", "online_url": form.online_url.data or "",
+            "reminder_minutes": form.reminder_minutes.data, "listed": form.listed.data}
+
+
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def meeting_page(meeting_id: int):
@@ -55,10 +61,8 @@ def new_meeting():
             abort(403)
         try:
             meeting = service.create_meeting(
-                current_user, title=form.title.data, scope=form.scope.data, site=_site(form),
-                timing=service.Timing(form.day.data, form.start_time.data, form.end_time.data),
-                location=form.location.data or "", online_url=form.online_url.data or "",
-                reminder_minutes=form.reminder_minutes.data, listed=form.listed.data)
+                current_user, scope=form.scope.data, site=_site(form),
+                timing=service.Timing(form.day.data, form.start_time.data, form.end_time.data), **_details(form))
         except service.ScheduleError as refused:
             db.session.rollback()
             form[refused.field or "day"].errors = [str(refused)]
@@ -89,10 +93,8 @@ def edit_meeting(meeting_id: int):
     if form.validate_on_submit():
         try:
             changed = service.change_meeting(
-                meeting, title=form.title.data,
-                timing=service.Timing(form.day.data, form.start_time.data, form.end_time.data),
-                location=form.location.data or "", online_url=form.online_url.data or "",
-                reminder_minutes=form.reminder_minutes.data, listed=form.listed.data)
+                meeting, timing=service.Timing(form.day.data, form.start_time.data, form.end_time.data),
+                **_details(form))
         except service.ScheduleError as refused:
             db.session.rollback()
             form[refused.field or "day"].errors = [str(refused)]
@@ -163,10 +165,8 @@ def new_series():
         rule = service.Rule(frequency, interval, form.weekday.data, form.ordinal.data, form.starts_on.data, form.until)
         try:
             series = service.create_series(
-                current_user, title=form.title.data, scope=form.scope.data, site=_site(form), rule=rule,
-                starts=form.start_time.data, ends=form.end_time.data, location=form.location.data or "",
-                online_url=form.online_url.data or "", reminder_minutes=form.reminder_minutes.data,
-                listed=form.listed.data)
+                current_user, scope=form.scope.data, site=_site(form), rule=rule, starts=form.start_time.data,
+                ends=form.end_time.data, **_details(form))
         except service.ScheduleError as refused:
             db.session.rollback()
             form[refused.field or "starts_on"].errors = [str(refused)]
