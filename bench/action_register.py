@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from bench.serving import FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, fresh_postgres, postgres_answers  # noqa: E402
+from bench.serving import FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure  # noqa: E402
 from meetings import create_app  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.models import (  # noqa: E402
@@ -408,14 +408,7 @@ def main() -> None:
     started = time.perf_counter()
 
     workdir = Path(tempfile.mkdtemp(prefix="lightbox-action-bench-"))
-    databases = {}
-    if args.only != "postgresql":
-        databases["sqlite"] = f"sqlite:///{workdir / 'bench.db'}"
-    if args.only != "sqlite":
-        if postgres_answers():
-            databases["postgresql"] = fresh_postgres()
-        else:
-            print("PostgreSQL does not answer on 127.0.0.1:5432: measuring SQLite only")
+    databases = databases_to_measure(args.only, workdir)
 
     figures: dict = {}
     sql: dict = {}

@@ -50,6 +50,19 @@ def fresh_postgres() -> str:
     return POSTGRES_BENCH
 
 
+def databases_to_measure(only: str | None, workdir: Path) -> dict[str, str]:
+    """SQLite in `workdir`, and a fresh PostgreSQL database when it answers; `only` keeps one of them."""
+    databases = {}
+    if only != "postgresql":
+        databases["sqlite"] = f"sqlite:///{workdir / 'bench.db'}"
+    if only != "sqlite":
+        if postgres_answers():
+            databases["postgresql"] = fresh_postgres()
+        else:
+            print("PostgreSQL does not answer on 127.0.0.1:5432: measuring SQLite only")
+    return databases
+
+
 @contextmanager
 def demo_meeting(database_url: str) -> Iterator[Meeting]:
     """The demo data seeded into `database_url`, and its upcoming meeting to set up; commits on the way out.
