@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import shutil
@@ -46,7 +45,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -56,7 +54,9 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from bench.serving import FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure  # noqa: E402
+from bench.serving import (  # noqa: E402
+    FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, nearest_rank, print_statements,
+)
 from meetings import create_app  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.models import (  # noqa: E402
@@ -320,7 +320,7 @@ class Bench:
                 times.append(elapsed * 1000)
             times.sort()
             figures[name] = {"median_ms": round(statistics.median(times), 1),
-                             "p95_ms": round(times[max(0, math.ceil(0.95 * len(times)) - 1)], 1),
+                             "p95_ms": round(nearest_rank(times, 0.95), 1),
                              "max_ms": round(times[-1], 1)}
             counts[name] = len(seen)
             sql[name] = seen
@@ -393,10 +393,6 @@ def run_database(name: str, url: str, args) -> dict:
     return result
 
 
-def repeated_statements(statements: list[str]) -> list[tuple[int, str]]:
-    return [(n, s) for s, n in Counter(" ".join(s.split()) for s in statements).most_common() if n > 1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--actions", type=int, default=20000)
@@ -449,17 +445,7 @@ def main() -> None:
                                      for r in requests)
               + ("; GROWS: " + ", ".join(figures[n]["queries_grow_with_rows"]) if figures[n]["queries_grow_with_rows"]
                  else "; none grows"))
-    for n in names:
-        for r in requests:
-            repeated = repeated_statements(sql[n][r])
-            if repeated:
-                count, statement = repeated[0]
-                print(f"  {n} {r}: one statement sent {count} times in one request: {statement[:300]}")
-        if args.show_sql:
-            for r in requests:
-                print(f"--- {n} {r}: {len(sql[n][r])} statements ---")
-                for statement in sql[n][r]:
-                    print("   ", " ".join(statement.split())[:400])
+    print_statements({n: {r: sql[n][r] for r in requests} for n in names}, args.show_sql)
     for n in names:
         print(f"{n}: seconds {figures[n]['seconds']}")
     met = all(figures[n]["within_target"] for n in names)

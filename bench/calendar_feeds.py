@@ -46,7 +46,6 @@ import argparse
 import cProfile
 import io
 import json
-import math
 import os
 import pstats
 import random
@@ -56,7 +55,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -66,7 +64,9 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, insert, or_, select, text  # noqa: E402
 
-from bench.serving import FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure  # noqa: E402
+from bench.serving import (  # noqa: E402
+    FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, nearest_rank, print_statements,
+)
 from meetings import create_app  # noqa: E402
 from meetings.calendar import feeds  # noqa: E402
 from meetings.extensions import db  # noqa: E402
@@ -459,7 +459,7 @@ class Bench:
                 sql_times.append(sql_seconds * 1000)
             times.sort()
             figures[name] = {"median_ms": round(statistics.median(times), 1),
-                             "p95_ms": round(times[max(0, math.ceil(0.95 * len(times)) - 1)], 1),
+                             "p95_ms": round(nearest_rank(times, 0.95), 1),
                              "max_ms": round(times[-1], 1), "sql_ms": round(statistics.median(sql_times), 1),
                              "queries": len(seen), "bytes": size, "events": shown[0], "todos": shown[1]}
             if shown != want[name]:
@@ -507,10 +507,6 @@ def run_database(name: str, url: str, args, profile: cProfile.Profile | None) ->
                     "seed_rest": round(seeded_full - before, 1), "total": round(finished - started, 1)},
         "_sql": sql,
     }
-
-
-def repeated_statements(statements: list[str]) -> list[tuple[int, str]]:
-    return [(n, s) for s, n in Counter(" ".join(s.split()) for s in statements).most_common() if n > 1]
 
 
 def main() -> None:
@@ -573,17 +569,7 @@ def main() -> None:
                 f"{r} {small[r]['queries']} -> {full[r]['queries']}" for r in grows))
         else:
             print(f"  {n}: no statement count grows with the meetings or to-dos in a feed")
-    for n in names:
-        for r in requests:
-            repeated = repeated_statements(sql[n][r])
-            if repeated:
-                count, statement = repeated[0]
-                print(f"  {n} {r}: one statement sent {count} times in one request: {statement[:300]}")
-        if args.show_sql:
-            for r in requests:
-                print(f"--- {n} {r}: {len(sql[n][r])} statements ---")
-                for statement in sql[n][r]:
-                    print("   ", " ".join(statement.split())[:400])
+    print_statements({n: {r: sql[n][r] for r in requests} for n in names}, args.show_sql)
     for n in names:
         if profiles.get(n) is not None:
             out = io.StringIO()

@@ -64,7 +64,6 @@ import gc
 import hashlib
 import io
 import json
-import math
 import os
 import random
 import resource
@@ -73,7 +72,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -86,7 +84,9 @@ from pypdf import PdfReader  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
-from bench.serving import POSTGRES_ADMIN, Statements, postgres_answers  # noqa: E402
+from bench.serving import (  # noqa: E402
+    POSTGRES_ADMIN, Statements, nearest_rank, postgres_answers, repeated_statements,
+)
 from meetings import create_app  # noqa: E402
 from meetings.actions import service as actions  # noqa: E402
 from meetings.cases import review  # noqa: E402
@@ -179,11 +179,6 @@ def peak_rss_mb() -> float:
 
 def pages(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
-
-
-def nearest_rank(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def spread(seconds: list[float]) -> dict:
@@ -347,10 +342,6 @@ class Seeder:
 
 
 # --- measuring -------------------------------------------------------------------------------------
-
-def repeated_statements(statements: list[str]) -> list[tuple[int, str]]:
-    return [(n, s) for s, n in Counter(" ".join(s.split()) for s in statements).most_common() if n > 1]
-
 
 def fresh(meeting_id: int) -> Meeting:
     """The meeting on a new session, as a request would start: nothing already in the identity map."""

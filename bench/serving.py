@@ -1,12 +1,14 @@
-"""What the benchmarks share: a fresh PostgreSQL database, free ports, gunicorn, and counting SQL."""
+"""What the benchmarks share: a fresh PostgreSQL database, free ports, gunicorn, counting SQL and reporting it."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
 import subprocess
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -147,3 +149,29 @@ class Statements:
 
     def __exit__(self, *exc):
         self.on = False
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    """The q-th quantile by nearest rank (0.95 of 20 values is the 19th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def repeated_statements(statements: list[str]) -> list[tuple[int, str]]:
+    """Statements sent more than once in one request, most repeated first, with their counts."""
+    return [(n, s) for s, n in Counter(" ".join(s.split()) for s in statements).most_common() if n > 1]
+
+
+def print_statements(sql: dict[str, dict[str, list[str]]], show_all: bool) -> None:
+    """Per database and request: the statement sent most often when one repeats, and every statement if asked."""
+    for database, requests in sql.items():
+        for request, statements in requests.items():
+            repeated = repeated_statements(statements)
+            if repeated:
+                count, statement = repeated[0]
+                print(f"  {database} {request}: one statement sent {count} times in one request: {statement[:300]}")
+        if show_all:
+            for request, statements in requests.items():
+                print(f"--- {database} {request}: {len(statements)} statements ---")
+                for statement in statements:
+                    print("   ", " ".join(statement.split())[:400])
