@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from meetings import mail
 from meetings.extensions import db, insert_if_absent
@@ -68,6 +69,19 @@ def queue(kind: str, subject_id: int, recipients: Iterable[Recipient]) -> int:
         }, ["kind", "subject_id", "recipient"])
         queued += made is not None
     return queued
+
+
+def tally(kinds: Iterable[str], subject_ids: list[int]) -> dict[int, Counter]:
+    """How many of each subject's deliveries are sent, pending and failed, counted in the database: the
+    chairs' pages ask for it every few seconds while emails go out."""
+    counts: dict[int, Counter] = {subject_id: Counter() for subject_id in subject_ids}
+    if subject_ids:
+        for subject_id, status, count in db.session.execute(
+                select(Delivery.subject_id, Delivery.status, func.count())
+                .where(Delivery.kind.in_(list(kinds)), Delivery.subject_id.in_(subject_ids))
+                .group_by(Delivery.subject_id, Delivery.status)):
+            counts[subject_id][status] = count
+    return counts
 
 
 def _claimable() -> ColumnElement[bool]:

@@ -54,17 +54,17 @@ def _agenda(meeting: Meeting, cases: int) -> str:
     return f"Agenda: {cases} {plural(cases, 'case')} to discuss." if cases else "Agenda: cases to be confirmed."
 
 
-def description(meeting: Meeting, audience: Audience, cases: int, join_code: str | None) -> str:
+def description(meeting: Meeting, audience: Audience, cases: int, join_code: str | None, page: str) -> str:
     kind = ("Regional peer learning meeting" if meeting.scope == MeetingScope.REGIONAL
             else "Radiology Events and Learning (REAL) meeting")
     lines = ["This meeting is cancelled.", ""] if meeting.status == MeetingStatus.CANCELLED else []
     if audience is Audience.PUBLIC:
         # The public feed promises title, time and place: no names, no agenda.
-        return "\n".join([*lines, f"{kind}.", "", f"Meeting page: {external_url('schedule.meeting_page', meeting_id=meeting.id)}"])
+        return "\n".join([*lines, f"{kind}.", "", f"Meeting page: {page}"])
     lines += [f"{kind}, chaired by {meeting.chair.name}.", _agenda(meeting, cases), ""]
     if meeting.online_url:
         lines.append(f"Join online: {meeting.online_url}")
-    lines.append(f"Meeting page: {external_url('schedule.meeting_page', meeting_id=meeting.id)}")
+    lines.append(f"Meeting page: {page}")
     if join_code:
         lines.append(f"Sign the attendance register: {external_url('register.sign', code=join_code)}")
     return "\n".join(lines)
@@ -81,24 +81,25 @@ def view_of(meeting: Meeting, audience: Audience, cases: int, join_code: str | N
     cancelled = meeting.status == MeetingStatus.CANCELLED
     public = audience is Audience.PUBLIC
     location = meeting.location or ("Online" if public and meeting.online_url else meeting.online_url)
+    page = external_url("schedule.meeting_page", meeting_id=meeting.id)
     return EventView(
         uid=meeting.uid, sequence=meeting.ical_sequence,
         # A feed replaces what a client shows; a cancelled meeting stays in it, marked, until it drops out.
         summary=f"Cancelled: {meeting.title}" if cancelled and audience is not Audience.INVITEE else meeting.title,
         starts_at=meeting.starts_at, ends_at=meeting.ends_at,
-        description=description(meeting, audience, cases, join_code),
+        description=description(meeting, audience, cases, join_code, page),
         location=location,
-        url=external_url("schedule.meeting_page", meeting_id=meeting.id) if public or not meeting.online_url
-        else meeting.online_url,
+        url=page if public or not meeting.online_url else meeting.online_url,
         organizer=_lightbox(meeting) if public else Person(meeting.chair.email, meeting.chair.name),
         attendees=attendees, cancelled=cancelled,
         reminder_minutes=None if public else meeting.reminder_minutes, created=meeting.created_at,
     )
 
 
-def views_of(meetings: list[Meeting], audience: Audience) -> list[EventView]:
-    """A feed's events, with the case counts and join codes fetched once for all of them."""
+def views_of(meetings: list[Meeting], audience: Audience, attendees: tuple[Person, ...] = ()) -> list[EventView]:
+    """The meetings' events, with the case counts and join codes fetched once for all of them."""
     ids = [meeting.id for meeting in meetings]
     counts = case_counts(ids)
     codes = join_codes(ids) if audience is not Audience.PUBLIC else {}
-    return [view_of(meeting, audience, counts.get(meeting.id, 0), codes.get(meeting.id)) for meeting in meetings]
+    return [view_of(meeting, audience, counts.get(meeting.id, 0), codes.get(meeting.id), attendees)
+            for meeting in meetings]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from meetings import deliveries, mail
 from meetings.calendar import events
@@ -107,17 +107,10 @@ def log_of(meeting: Meeting) -> list[dict]:
     """Each sending, newest first, with how many emails went, wait, or failed."""
     invitations = list(db.session.scalars(select(Invitation).where(Invitation.meeting_id == meeting.id)
                                           .order_by(Invitation.id.desc())))
-    if not invitations:
-        return []
-    counts = db.session.execute(select(Delivery.subject_id, Delivery.status, func.count()).where(
-        Delivery.kind == INVITATION, Delivery.subject_id.in_([item.id for item in invitations]))
-        .group_by(Delivery.subject_id, Delivery.status))
-    tally: dict[int, dict[str, int]] = {}
-    for subject_id, status, count in counts:
-        tally.setdefault(subject_id, {})[status] = count
-    return [{"invitation": item, "sent": tally.get(item.id, {}).get(DeliveryStatus.SENT, 0),
-             "pending": tally.get(item.id, {}).get(DeliveryStatus.PENDING, 0),
-             "failed": tally.get(item.id, {}).get(DeliveryStatus.FAILED, 0)} for item in invitations]
+    counts = deliveries.tally((INVITATION,), [item.id for item in invitations])
+    return [{"invitation": item, "sent": counts[item.id][DeliveryStatus.SENT],
+             "pending": counts[item.id][DeliveryStatus.PENDING], "failed": counts[item.id][DeliveryStatus.FAILED]}
+            for item in invitations]
 
 
 def retry(meeting: Meeting) -> None:
@@ -136,10 +129,8 @@ def invite_ics(meeting: Meeting, attendees: list[Recipient], stamp: datetime | N
     """The meeting's invite as it is now (REQUEST, or CANCEL once cancelled), for these attendees."""
     lists = _lists(meeting)
     people = tuple(Person(item.address, item.name, group=item.address.lower() in lists) for item in attendees)
-    cases = events.case_count(meeting)
-    code = events.join_codes([meeting.id]).get(meeting.id)
-    view = events.view_of(meeting, events.Audience.INVITEE, cases, code, attendees=people)
-    return to_ics(CalendarView(method_of(meeting), [view]), zone(), stamp or utcnow())
+    view = events.views_of([meeting], events.Audience.INVITEE, attendees=people)
+    return to_ics(CalendarView(method_of(meeting), view), zone(), stamp or utcnow())
 
 
 def _subject(meeting: Meeting, reason: str) -> str:

@@ -93,19 +93,14 @@ def _unsent():
 
 
 def log_of(minutes: Minutes) -> dict[int, dict]:
-    """Per version number: how many emails were sent, are waiting, and the failed ones to show the chair.
-    Counted in the database: the chair's page asks every few seconds while emails go out."""
+    """Per version number: how many emails were sent and are waiting, and the failed ones to show the chair."""
     by_id = {version.id: version.number for version in minutes.versions}
-    log = {number: {"sent": 0, "pending": 0, "failed": []} for number in by_id.values()}
     if not by_id:
-        return log
-    counts = db.session.execute(select(Delivery.subject_id, Delivery.status, func.count())
-                                .where(*_of(list(by_id))).group_by(Delivery.subject_id, Delivery.status))
-    for subject_id, status, count in counts:
-        if status == DeliveryStatus.SENT:
-            log[by_id[subject_id]]["sent"] += count
-        elif status == DeliveryStatus.PENDING:
-            log[by_id[subject_id]]["pending"] += count
+        return {}
+    counts = deliveries.tally((MINUTES, BULLETIN), list(by_id))
+    log = {number: {"sent": counts[version_id][DeliveryStatus.SENT],
+                    "pending": counts[version_id][DeliveryStatus.PENDING], "failed": []}
+           for version_id, number in by_id.items()}
     for delivery in db.session.scalars(select(Delivery).where(*_of(list(by_id)),
                                                               Delivery.status == DeliveryStatus.FAILED)
                                        .order_by(Delivery.id)):
