@@ -66,6 +66,7 @@ from sqlalchemy import event, func, insert, or_, select, text  # noqa: E402
 
 from bench.serving import (  # noqa: E402
     FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, nearest_rank, print_statements,
+    stop_on_failure,
 )
 from meetings import create_app  # noqa: E402
 from meetings.calendar import feeds  # noqa: E402
@@ -538,9 +539,7 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if failed:
-        print(f"REQUEST FAILED on {failed}")
-        print(json.dumps({"failed": failed.splitlines()[0], **figures, "target_ms": TARGET_MS}))
-        sys.exit(1)
+        stop_on_failure(failed, figures, TARGET_MS)
 
     names = list(figures)
     requests = list(figures[names[0]]["requests"])

@@ -1,11 +1,13 @@
 """What the benchmarks share: a fresh PostgreSQL database, free ports, gunicorn, counting SQL and reporting it."""
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections import Counter
@@ -175,3 +177,10 @@ def print_statements(sql: dict[str, dict[str, list[str]]], show_all: bool) -> No
                 print(f"--- {database} {request}: {len(statements)} statements ---")
                 for statement in statements:
                     print("   ", " ".join(statement.split())[:400])
+
+
+def stop_on_failure(failed: str, figures: dict, target_ms: int) -> None:
+    """Say which request did not answer, end with the JSON line as every benchmark does, and exit 1."""
+    print(f"REQUEST FAILED on {failed}")
+    print(json.dumps({"failed": failed.splitlines()[0], **figures, "target_ms": target_ms}))
+    sys.exit(1)
