@@ -53,9 +53,10 @@ class Outcome:
     failed: int = 0
 
 
-def queue(kind: str, subject_id: int, recipients: Iterable[Recipient]) -> int:
+def queue(kind: str, subject_id: int, recipients: Iterable[Recipient], again: bool = False) -> int:
     """Queue one delivery per address (compared without case); how many were new. Runs in the session's
-    transaction, so the deliveries exist exactly when what they deliver does."""
+    transaction, so the deliveries exist exactly when what they deliver does. `again` sends once more to an
+    address that had it already (a fresh link, say), as a pending delivery that starts its attempts anew."""
     queued, seen = 0, set()
     for recipient in recipients:
         address = recipient.address.strip()
@@ -68,6 +69,10 @@ def queue(kind: str, subject_id: int, recipients: Iterable[Recipient]) -> int:
             "status": DeliveryStatus.PENDING, "attempts": 0, "last_error": "", "created_at": utcnow(),
         }, ["kind", "subject_id", "recipient"])
         queued += made is not None
+        if made is None and again:
+            db.session.execute(update(Delivery).where(
+                Delivery.kind == kind, Delivery.subject_id == subject_id, Delivery.recipient == address.lower())
+                .values(status=DeliveryStatus.PENDING, attempts=0, last_error="", claimed_at=None, sent_at=None))
     return queued
 
 

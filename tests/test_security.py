@@ -15,8 +15,11 @@ CERTIFICATE_ENDPOINTS = {"register.certificate", "register.verify"}
 # Calendar apps fetch feeds without signing in: a person's by its signed link, a site's public one by its code
 # (tests/test_calendar.py checks forged and reset links find nothing).
 FEED_ENDPOINTS = {"calendar.personal_feed", "calendar.site_feed"}
+# A reporter without an account reads their feedback by a signed link (tests/test_feedback.py).
+FEEDBACK_LINK_ENDPOINTS = {"feedback.by_link", "feedback.link_open", "feedback.link_acknowledge",
+                           "feedback.link_reflection", "feedback.link_pdf", "feedback.new_link"}
 PUBLIC_ENDPOINTS = ({"static", "auth.sign_in", "auth.accept_invite"} | JOIN_LINK_ENDPOINTS | CERTIFICATE_ENDPOINTS
-                    | FEED_ENDPOINTS)
+                    | FEED_ENDPOINTS | FEEDBACK_LINK_ENDPOINTS)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Which roles may use each feature's routes; anything not listed is open to every signed-in role.
 ROUTE_ROLES = {

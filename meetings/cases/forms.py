@@ -3,7 +3,7 @@ from datetime import date
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField, EmailField, FieldList, FileField, FormField, HiddenField, IntegerField, RadioField, SelectChoice,
+    BooleanField, DateField, EmailField, FieldList, FileField, FormField, HiddenField, IntegerField, RadioField, SelectChoice,
     SelectField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -50,6 +50,9 @@ class CaseForm(FlaskForm):
     reporter_name = StringField("Reporter's name", validators=[Length(max=200)])
     reporter_email = EmailField("Reporter's email", validators=[Length(max=254)])
     referrer_name = StringField("Referrer", validators=[Optional(), Length(max=200)])
+    # A great pickup nominated to the next meeting can thank its reporter in the same step.
+    thank_reporter = BooleanField("Send the reporter a pat on the back now")
+    thanks = TextAreaField("Your message to the reporter", validators=[Length(max=2000)])
 
     def __init__(self, *args, sites: list[Site], reporters: list[User], **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,6 +84,16 @@ class CaseForm(FlaskForm):
         if not self.reporter_id.data and not (field.data or "").strip():
             raise ValidationError("Choose the reporter, or give the name of a reporter who is not a Lightbox user")
 
+    def validate_thanks(self, field):
+        if not self.thank_reporter.data:
+            return
+        if self.kind.data != CaseKind.GREAT_PICKUP:
+            raise ValidationError("A pat on the back goes with a great pickup: choose that kind of case, or untick it")
+        if not self.reporter_id.data:
+            raise ValidationError("Pats on the back go to Lightbox users: choose the reporter from the list")
+        if not (field.data or "").strip():
+            raise ValidationError("Write a short message to the reporter, or untick the pat on the back")
+
     def validate_reporter_email(self, field):
         if (field.data or "").strip():
             Email("Enter an email address like name@hospital.nhs.uk", check_deliverability=False)(self, field)
@@ -93,6 +106,7 @@ class AcceptForm(FlaskForm):
 
     def __init__(self, *args, meetings, **kwargs):
         super().__init__(*args, **kwargs)
+        self.meetings = meetings
         self.meeting_id.choices = [SelectChoice(0, "Accept, schedule later")] + [
             SelectChoice(m.id, f"{m.title}, {m.starts_at:%d %b %Y}") for m in meetings
         ]

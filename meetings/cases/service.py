@@ -1,6 +1,9 @@
 """Submitting cases, triaging them, and ordering a meeting's queue. Services flush; views commit."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from sqlalchemy import func, or_, select
 
 from meetings import audit, mail
@@ -16,6 +19,32 @@ CLINICAL_FIELDS = ("kind", "came_to_light", "modality", "body_region", "clinical
 IDENTIFIER_FIELDS = ("patient_name", "hospital_number", "date_of_birth", "accession_number", "examination_date",
                      "referrer_name")
 OPEN_FOR_TRIAGE = (CaseStatus.SUBMITTED, CaseStatus.MORE_INFO, CaseStatus.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class CaseMix:
+    """What a meeting's cases teach from: good work is counted as readily as errors. A case the chair
+    recognised as a great pickup counts as one whatever kind it was submitted as."""
+
+    great_pickups: int
+    discrepancies: int
+    near_misses: int
+
+    def phrases(self) -> list[str]:
+        """"2 great pickups", "1 discrepancy", "0 near misses": every count, so none hides."""
+        return [f"{self.great_pickups} great {'pickup' if self.great_pickups == 1 else 'pickups'}",
+                f"{self.discrepancies} {'discrepancy' if self.discrepancies == 1 else 'discrepancies'}",
+                f"{self.near_misses} near {'miss' if self.near_misses == 1 else 'misses'}"]
+
+
+def case_mix(cases: Iterable) -> CaseMix:
+    """The mix of cases (anything with `kind` and `great_pickup`: a case, a minutes section)."""
+    cases = list(cases)
+    return CaseMix(
+        great_pickups=sum(1 for c in cases if c.great_pickup or c.kind == CaseKind.GREAT_PICKUP),
+        discrepancies=sum(1 for c in cases if c.kind == CaseKind.DISCREPANCY),
+        near_misses=sum(1 for c in cases if c.kind == CaseKind.NEAR_MISS),
+    )
 
 
 class CaseRuleError(ValueError):

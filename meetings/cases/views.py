@@ -11,7 +11,9 @@ from meetings.cases import access, review, service
 from meetings.cases.forms import AcceptForm, AllowanceForm, CaseForm, NoticeForm, TriageNoteForm
 from meetings.cases.images import ImageRejected, check_upload
 from meetings.extensions import db
-from meetings.models import Case, CaseStatus, Meeting, Role, Site, User
+from meetings.feedback import emails as feedback_emails
+from meetings.feedback import pats
+from meetings.models import Case, CaseKind, CaseStatus, Meeting, PatReason, Role, Site, User
 from meetings.security import role_required
 from meetings.web import is_htmx
 
@@ -84,11 +86,26 @@ def submit():
     form = _case_form()
     if request.method == "GET":
         form.site_id.data = current_user.home_site_id or 0
+        if request.args.get("kind") in {kind.value for kind in CaseKind}:
+            form.kind.data = request.args["kind"]
+        form.thank_reporter.data = form.kind.data == CaseKind.GREAT_PICKUP
     saved = _save(form, None)
     if saved:
         flash("Thank you. Your case is submitted; the chair will review it.", "success")
+        if form.thank_reporter.data:
+            _thank_reporter(saved, form)
         return redirect(url_for("cases.mine"), code=303)
     return _case_form_page(form, None)
+
+
+def _thank_reporter(case: Case, form: CaseForm) -> None:
+    """The great pickup's pat on the back, sent with its nomination: its message scrubbed against the case."""
+    reporter = db.session.get(User, form.reporter_id.data)
+    pat = pats.send(current_user, reporter, PatReason.GREAT_PICKUP, pats.scrubbed_message(form.thanks.data, case), case)
+    feedback_emails.queue_pat(pat)
+    db.session.commit()
+    feedback_emails.send_pat_soon(pat)
+    flash(f"Your pat on the back is on its way to {reporter.name}.", "success")
 
 
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
@@ -165,9 +182,18 @@ def triage():
     return render_template("cases/triage.html", cases=cases, forms_for=_triage_forms)
 
 
+def _accept_form(case: Case, **kwargs) -> AcceptForm:
+    """Great pickups are nominated to the next meeting: the chair is offered the soonest one first."""
+    meetings = service.upcoming_meetings_for(case)
+    form = AcceptForm(meetings=meetings, prefix=f"c{case.id}", **kwargs)
+    if kwargs.get("formdata", True) is None and meetings and case.kind == CaseKind.GREAT_PICKUP:
+        form.meeting_id.data = meetings[0].id
+    return form
+
+
 def _triage_forms(case: Case, **overrides) -> dict:
     forms = {
-        "accept": AcceptForm(formdata=None, meetings=service.upcoming_meetings_for(case), prefix=f"c{case.id}"),
+        "accept": _accept_form(case, formdata=None),
         "decline": TriageNoteForm(formdata=None, prefix=f"d{case.id}"),
         "more_info": TriageNoteForm(formdata=None, prefix=f"m{case.id}"),
     }
@@ -201,8 +227,8 @@ def _triage_action(case: Case, form_name: str, form, apply):
 @role_required(Role.CHAIR, Role.ADMIN)
 def accept(case_id: int):
     case = access.case_or_404(case_id, access.can_triage)
-    meetings = service.upcoming_meetings_for(case)
-    form = AcceptForm(meetings=meetings, prefix=f"c{case.id}")
+    form = _accept_form(case)
+    meetings = form.meetings
 
     def apply(case, form):
         service.accept(case, next((m for m in meetings if m.id == form.meeting_id.data), None))

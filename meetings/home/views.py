@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from meetings.actions import service as actions
 from meetings.cases import access
+from meetings.feedback import service as feedback
 from meetings.home import service
 from meetings.models import Role, User
 from meetings.web import today_local
@@ -33,4 +34,5 @@ def dashboard():
         chairing=service.meetings_chaired(current_user) if current_user.has_role(Role.CHAIR) else [],
         can_see_register=access.can_see_register,
         my_actions=actions.my_counts(current_user, today_local()),
+        feedback_waiting=feedback.waiting_for(current_user),
     )

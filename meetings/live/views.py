@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from meetings import device
 from meetings.actions import panel as actions_panel
 from meetings.cases import access, review
+from meetings.cases import service as cases
 from meetings.cases.review_views import anonymised_image_response
 from meetings.extensions import db, limiter
 from meetings.live import broadcast, service
@@ -42,6 +43,7 @@ def _room_context(state: LiveState, error: str | None = None) -> dict:
     meeting, queue = state.meeting, service.queue(state)
     return {
         "meeting": meeting, "state": state, "slide": slide_for(state, queue), "queue": queue,
+        "case_mix": cases.case_mix(queue),
         "error": error, "stages": list(Stage), "review_state": review.state_of,
         "case_seconds": lambda case: service.case_seconds(state, case),
         "running_seconds": service.running_seconds(state),

@@ -13,6 +13,7 @@ from meetings.models.case import (
 )
 from meetings.models.live import LiveState, Poll, PollKind, PollVote, Stage
 from meetings.models.delivery import Delivery, DeliveryStatus
+from meetings.models.feedback import Feedback, Pat, PatReason
 from meetings.models.invitation import Invitation, InvitationReason
 from meetings.models.meeting import Meeting, MeetingScope, MeetingStatus
 from meetings.models.minutes import Minutes, MinutesStatus, MinutesVersion
@@ -29,5 +30,5 @@ __all__ = [
     "LiveState", "Poll", "PollKind", "PollVote", "Stage",
     "ActionEvent", "ActionSite", "CLOSED_STATUSES", "OPEN_STATUSES", "Notice",
     "AttendanceStatus", "Delivery", "DeliveryStatus", "MinutesVersion", "Evaluation", "Register", "SignedBy", "new_certificate_number",
-    "Frequency", "Invitation", "InvitationReason", "MeetingSeries",
+    "Frequency", "Invitation", "InvitationReason", "MeetingSeries", "Feedback", "Pat", "PatReason",
 ]

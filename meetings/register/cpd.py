@@ -1,15 +1,18 @@
-"""My CPD: the meetings a person attended, their credits per year (attendance and reflection), and their
-private reflective notes."""
+"""My CPD: the meetings a person attended, their credits per year (attendance and reflection), their private
+reflective notes, and for appraisal their reflections on feedback about their reports and the pats on the back
+they chose to keep."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import select
 
 from meetings.extensions import db
 from meetings.web import zone
-from meetings.models import Attendance, AttendanceStatus, Meeting, User
+from meetings.feedback import pats
+from meetings.feedback import service as feedback
+from meetings.models import Attendance, AttendanceStatus, Feedback, Meeting, Pat, User
 from meetings.register import service
 
 
@@ -34,6 +37,8 @@ class CpdRecord:
     year: int
     years: list[int]  # the years with any attendance, newest first (this year always offered)
     entries: list[CpdEntry]
+    feedback: list[Feedback] = field(default_factory=list)  # with a reflection
+    pats: list[Pat] = field(default_factory=list)  # kept for appraisal
 
     @property
     def meeting_credits(self) -> float:
@@ -42,7 +47,8 @@ class CpdRecord:
     @property
     def reflection_credits(self) -> float:
         """Counted on the year's reflection time together: three 20-minute reflections make an hour."""
-        return service.credits_for(sum(e.reflection_minutes for e in self.entries))
+        minutes = sum(e.reflection_minutes for e in self.entries) + sum(f.reflection_minutes for f in self.feedback)
+        return service.credits_for(minutes)
 
     @property
     def total(self) -> float:
@@ -75,4 +81,5 @@ def record_of(user: User, year: int | None = None) -> CpdRecord:
             attendance=attendance, minutes=minutes, credits=service.credits_for(minutes),
             certificate_ready=service.peek(attendance.meeting).is_closed,
         ))
-    return CpdRecord(year=year, years=years, entries=entries)
+    return CpdRecord(year=year, years=years, entries=entries, feedback=feedback.reflections_in(user, start, end),
+                     pats=pats.kept_in(user, start, end))
