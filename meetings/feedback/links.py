@@ -50,9 +50,13 @@ def feedback_for(token: str) -> Feedback | None:
     return feedback
 
 
+def expired(feedback: Feedback) -> bool:
+    return feedback.link_expires_at is None or feedback.link_expires_at <= utcnow()
+
+
 def state_for(feedback: Feedback, device_digest: str) -> LinkState:
     """Whether this device may read the feedback now; the first device to open the link claims it."""
-    if feedback.link_expires_at is None or feedback.link_expires_at <= utcnow():
+    if expired(feedback):
         return LinkState.EXPIRED
     if feedback.link_device is None:
         # Claimed in one statement, so two devices opening the link at once cannot both have it.

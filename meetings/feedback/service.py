@@ -8,7 +8,7 @@ chairs are told that feedback was given, not what it said nor to whom. Services 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -98,13 +98,14 @@ def send(case: Case, meeting: Meeting, chair: User, message: str, home_site_id: 
     if home_site_id and home_site_id not in {site.id for site in home_site_choices(case)}:
         raise FeedbackError("Choose one of the network's other sites, or none")
     reporter = reporter_of(case)
+    now = utcnow()
     feedback = Feedback(
         case_id=case.id, meeting_id=meeting.id, recipient_id=reporter.user.id if reporter.user else None,
         recipient_name=reporter.name, recipient_email=reporter.email, content=content_of(case, meeting, message),
-        sent_by_id=chair.id, sent_at=utcnow(), home_site_id=home_site_id or None,
+        sent_by_id=chair.id, sent_at=now, home_site_id=home_site_id or None,
     )
     if feedback.by_link:
-        renew_link(feedback)
+        renew_link(feedback, now)
     db.session.add(feedback)
     db.session.flush()
     audit.record("feedback.sent", feedback, case=case.id, by_link=feedback.by_link,
@@ -112,10 +113,10 @@ def send(case: Case, meeting: Meeting, chair: User, message: str, home_site_id: 
     return feedback
 
 
-def renew_link(feedback: Feedback) -> None:
+def renew_link(feedback: Feedback, now: datetime | None = None) -> None:
     """A fresh link for a reporter without an account: every earlier link stops working."""
     feedback.link_nonce = links.new_nonce()
-    feedback.link_expires_at = utcnow() + timedelta(days=current_app.config["FEEDBACK_LINK_DAYS"])
+    feedback.link_expires_at = (now or utcnow()) + timedelta(days=current_app.config["FEEDBACK_LINK_DAYS"])
     feedback.link_device = None
 
 

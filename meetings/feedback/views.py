@@ -200,8 +200,8 @@ def _with_device(token: str, respond):
     """Answer for this device: `respond(feedback)` if the link is open to it, else why not."""
     feedback = _linked_or_404(token)
     value, new = device.token()
-    bound = feedback.link_device is not None
-    state = links.state_for(feedback, device.digest(value)) if bound or request.method == "POST" else None
+    claimed = feedback.link_device is not None or request.method == "POST" or links.expired(feedback)
+    state = links.state_for(feedback, device.digest(value)) if claimed else None
     if state is None:
         # Mail scanners open links before people do: nothing is shown, or claimed, until a person asks.
         response = render_template("feedback/link_open.html", token=token, form=ConfirmForm(), feedback=feedback)
