@@ -26,7 +26,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlalchemy import select
 
 from meetings.extensions import db
-from meetings.models import Action, Attendance, Case, LiveState, Poll, Role, User
+from meetings.models import Action, Attendance, Case, LiveState, Pat, Poll, Role, User
 from meetings.nhs_number import synthetic
 from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_site, make_user
@@ -418,8 +418,98 @@ def calendar(ctx) -> list[tuple[str, bytes]]:
 calendar.names_the_meetings_site = True
 
 
+def _email_text(message) -> bytes:
+    """An email as its reader sees it: subject, every text part, and every attached PDF's text."""
+    bodies = [part.get_content() for part in message.walk() if part.get_content_type().startswith("text/")]
+    attached = [_pdf_text(part.get_content()) for part in message.iter_attachments()]
+    return "\n".join([message["Subject"], *bodies]).encode() + b"\n".join(attached)
+
+
+def feedback(ctx) -> list[tuple[str, bytes]]:
+    """Feedback to the (visiting) reporter after the meeting, with a chair's message, a reflection and pats on
+    the back that all name the patient: the chair's pages, the reporter's email, link pages and PDF, the home
+    site's notice, and pats (with and without the case, and with a great pickup's nomination)."""
+    chair, app, case, meeting = ctx["client"], ctx["app"], ctx["case"], ctx["meeting"]
+    elsewhere = make_site(name="Eastfield General Hospital", code="EGH")
+    home_chair = make_user(Role.CHAIR, home_site=elsewhere)
+    db.session.commit()
+    live_meeting(ctx)  # presented, with polls whose answers name the patient; the meeting ends
+    outputs = [("the chair's feedback list", chair.get(f"/meetings/{meeting.id}/feedback").data)]
+    send_page = chair.get(f"/meetings/{meeting.id}/feedback/{case.id}").get_data(as_text=True)
+    # The send page tells the chair where the feedback goes (an audited view of the reporter's address); what
+    # the reporter will read is checked.
+    preview = re.search(r'<div class="lb-feedback-preview">(.*?)</div>', send_page, re.S).group(1)
+    outputs.append(("the chair's preview of the feedback", preview.encode()))
+    assert chair.post(f"/meetings/{meeting.id}/feedback/{case.id}", data={
+        "message": "Octavius, Mrs Quillfeather (QF7730019, NHS " + NHS_NUMBER + ") taught us all; Peggy agrees.",
+        "home_site_id": str(elsewhere.id)}).status_code == 303
+    outputs.append(("the chair's page of what was sent", chair.get(f"/meetings/{meeting.id}/feedback/{case.id}").data))
+    reporter_email = RECORD["reporter_email"]
+    [to_reporter] = [m for m in ctx["smtp"].messages if m["To"] == reporter_email]
+    [notice] = [m for m in ctx["smtp"].messages if m["To"] == home_chair.email]
+    # The reporter's own email greets them by name, as it should; the rest of it is checked.
+    outputs += [("the reporter's feedback email", re.sub(rb"Dear [^,<\n]*,", b"Dear colleague,", _email_text(to_reporter))),
+                ("the home site chairs' notice", _email_text(notice))]
+    link = re.search(r"(/f/[A-Za-z0-9._-]+)", to_reporter.get_body(("plain",)).get_content()).group(1)
+    phone = app.test_client()
+    outputs.append(("the link before it is opened", phone.get(link).data))
+    phone.post(f"{link}/open")
+    assert phone.post(f"{link}/reflection", data={
+        "reflection": "Next time I compare with Zephyrine Quillfeather's prior (ACCQF55120) at Wendlebury.",
+        "minutes": "30"}).status_code == 303
+    page = phone.get(link)
+    assert b"Next time I compare" in page.data and b"Octavius" not in page.data
+    outputs += [("the reporter's feedback page", page.data),
+                ("the feedback PDF (text)", _pdf_text(phone.get(f"{link}/feedback.pdf").data)),
+                ("the link on another device", app.test_client().get(link).data)]
+
+    colleague = make_user(Role.MEMBER, home_site=ctx["chair"].home_site)
+    db.session.commit()
+    sender = signed_in(app.test_client(), ctx["member"])
+    typed = {"recipient_id": str(colleague.id), "reason": "good_report", "case_id": "0",
+             "message": "Great report on Mrs Zephyrine Quillfeather, NHS " + NHS_NUMBER + ", 17/08/1951."}
+    shown = sender.post("/pats/new", data=typed)
+    assert shown.status_code == 422
+    # Its list of colleagues to thank names every user (the submitter among them, as one of many, with their
+    # site's code); the rest of the form is checked.
+    outputs.append(("the pat form shown back scrubbed",
+                    re.sub(rb'<select[^>]*name="recipient_id".*?</select>', b"", shown.data, flags=re.S)))
+    scrubbed = re.search(r"<textarea[^>]*>(.*?)</textarea>", shown.get_data(as_text=True), re.S).group(1).strip()
+    assert sender.post("/pats/new", data=dict(typed, message=scrubbed)).status_code == 303
+    assert sender.post("/pats/new", data=dict(typed, case_id=str(case.id),
+                       message="Thanks for Dr Brambleworth's case: Quillfeather QF7730019.")).status_code == 422
+    assert sender.post("/pats/new", data=dict(typed, case_id=str(case.id), message="Thanks for this case.")
+                       ).status_code == 303
+    app.config["ALLOW_TEST_NHS_NUMBERS"] = True
+    try:
+        nominated = sender.post("/cases/new", data={
+            "kind": "great_pickup", "came_to_light": "other", "modality": "XR", "body_region": "Wrist",
+            "clinical_question": "Fall.", "report_text": "Scaphoid fracture.", "outcome_text": "Confirmed on MR.",
+            "suggested_learning": "", "patient_name": RECORD["patient_name"], "nhs_number": NHS_NUMBER,
+            "hospital_number": RECORD["hospital_number"], "date_of_birth": "1951-08-17", "accession_number": "",
+            "examination_date": "2026-02-13", "site_id": str(ctx["chair"].home_site_id),
+            "reporter_id": str(colleague.id), "reporter_name": "", "reporter_email": "", "referrer_name": "",
+            "thank_reporter": "y", "thanks": "Brilliant spot on Zephyrine's wrist (QF7730019)."})
+    finally:
+        app.config["ALLOW_TEST_NHS_NUMBERS"] = False
+    assert nominated.status_code == 303
+    receiver = signed_in(app.test_client(), colleague)
+    pat_ids = db.session.scalars(select(Pat.id).order_by(Pat.id)).all()
+    assert len(pat_ids) == 3
+    for pat_id in pat_ids:
+        outputs.append((f"pat {pat_id}'s page", receiver.get(f"/pats/{pat_id}").data))
+        receiver.post(f"/pats/{pat_id}/keep", data={"keep": "yes"})
+    outputs += [("the recipient's feedback page", receiver.get("/feedback").data),
+                ("the sender's feedback page", sender.get("/feedback").data),
+                ("the recipient's CPD record (PDF text)", _pdf_text(receiver.get("/cpd/record.pdf").data))]
+    pats = [m for m in ctx["smtp"].messages if m["Subject"].startswith("A pat on the back")]
+    assert len(pats) == 3
+    outputs += [(f"a pat's email: {m['Subject']}", _email_text(m)) for m in pats]
+    return outputs
+
+
 AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
-                                    attendance_register, actions, minutes, calendar]
+                                    attendance_register, actions, minutes, calendar, feedback]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from meetings import audit
+from meetings.anonymise.text import scrub_against
 from meetings.cases import review
 from meetings.extensions import db
 from meetings.feedback import links
@@ -155,11 +156,14 @@ def acknowledge(feedback: Feedback) -> None:
         audit.record("feedback.acknowledged", feedback)
 
 
-def reflect(feedback: Feedback, text: str, minutes: int) -> None:
-    """Keep the reporter's private reflection; writing one acknowledges the feedback."""
+def reflect(feedback: Feedback, text: str, minutes: int) -> bool:
+    """Keep the reporter's private reflection; writing one acknowledges the feedback. It is appraisal
+    evidence, which must not identify patients, so the case's identifiers are taken out: whether any were."""
     acknowledge(feedback)
-    feedback.reflection, feedback.reflection_minutes, feedback.reflected_at = text.strip(), minutes, utcnow()
+    scrubbed = scrub_against(text.strip(), [review.choices_of(feedback.case)]).text
+    feedback.reflection, feedback.reflection_minutes, feedback.reflected_at = scrubbed, minutes, utcnow()
     audit.record("feedback.reflection_saved", feedback)  # that it was written, never what
+    return scrubbed != text.strip()
 
 
 def reflections_in(user: User, start, end) -> list[Feedback]:

@@ -148,9 +148,11 @@ def _save_reflection(feedback: Feedback, urls: dict, back: str):
     form = ReflectionForm()
     if not form.validate_on_submit():
         return _feedback_page(feedback, urls, form, 422)
-    service.reflect(feedback, form.reflection.data or "", form.minutes.data)
+    scrubbed = service.reflect(feedback, form.reflection.data or "", form.minutes.data)
     db.session.commit()
-    flash("Your reflection is saved. Only you can see it.", "success")
+    flash("Your reflection is saved. Only you can see it."
+          + (" Patient details were taken out, as appraisal evidence must not identify patients." if scrubbed else ""),
+          "success")
     return redirect(back + "#reflection", code=303)
 
 
