@@ -15,11 +15,14 @@ from meetings import nhs_number
 from meetings.cases import review
 from meetings.cases.images import check_upload
 from meetings.extensions import db
+from meetings.feedback import emails as feedback_emails
+from meetings.feedback import pats
+from meetings.feedback import service as feedback
 from meetings.minutes import service as minutes
 from meetings.models import (
     Action, ActionEvent, ActionPriority, ActionStatus, Attendance, AttendanceStatus, Case, CaseIdentifiers, CaseImage, CaseKind,
     CaseStatus, Evaluation, Meeting, MeetingStatus, Modality, Profession, ProfessionalBody,
-    Register, Role, SignedBy, Site, User, person_key, Frequency, MeetingScope, MeetingSeries,
+    Register, Role, SignedBy, Site, User, person_key, Frequency, MeetingScope, MeetingSeries, Feedback, PatReason,
 )
 from meetings.schedule import service as schedule
 
@@ -348,6 +351,32 @@ def _reviews(people, cases) -> None:
         review.approve(case, chair, [], [], review.fingerprint(case, images=False))
 
 
+def _feedback(people, cases) -> None:
+    """The first meeting's reporters have their feedback (one acknowledged and reflected on); the great
+    pickup's reporter has a pat on the back with the case; the visiting sonographer's waits to be sent, so
+    the chair sees their home site suggested."""
+    if db.session.scalar(select(Feedback.id).limit(1)) is not None:
+        return
+    chair = people["chair@northgate.example.org"]
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        messages = {0: "Thank you for letting us learn from this one: it was a subtle finding and the discussion "
+                       "was generous. No action is needed from you beyond the learning point.",
+                    1: "", 2: "A great pickup, and the room said so. Thank you."}
+        for index, message in messages.items():
+            case = cases[index]
+            sent = feedback.send(case, case.meeting, chair, message, None)
+            feedback_emails.queue_for(sent)
+            if index == 1:
+                feedback.reflect(sent, "Snuffbox tenderness in the request now prompts me to ask for scaphoid views.",
+                                 20)
+        pat = pats.send(people["member@northgate.example.org"], people["radiographer@northgate.example.org"],
+                        PatReason.GREAT_PICKUP, "That renal lesion on the localiser was a superb spot.", cases[2])
+        feedback_emails.queue_pat(pat)
+        pat = pats.send(chair, people["member@northgate.example.org"], PatReason.GOOD_REPORT,
+                        "Your CT reports on the acute list this week were clear and quick. Thank you.", None)
+        feedback_emails.queue_pat(pat)
+
+
 def _series(sites, people) -> None:
     """Next year's REAL meetings at Northgate, every second month on the first Tuesday (no invitations sent)."""
     sites["NGH"].invite_distribution = sites["NGH"].invite_distribution or "radiology-all@northgate.example.org"
@@ -371,5 +400,6 @@ def seed() -> None:
     _attendance(people, meetings)
     _actions(people, meetings, cases)
     _minutes(people, meetings)
+    _feedback(people, cases)
     _series(sites, people)
     db.session.flush()

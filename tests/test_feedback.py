@@ -138,6 +138,8 @@ def test_reporter_acknowledges_and_reflects_in_private(app, client, presented, s
     assert mine.post(f"/feedback/{feedback.id}/acknowledge").status_code == 303
     bad = mine.post(f"/feedback/{feedback.id}/reflection", data={"reflection": REFLECTION, "minutes": "-5"})
     assert bad.status_code == 422 and REFLECTION in bad.get_data(as_text=True), "what was typed is kept"
+    typo = mine.post(f"/feedback/{feedback.id}/reflection", data={"reflection": REFLECTION, "minutes": "abc"})
+    assert typo.status_code == 422 and "Enter the minutes as a whole number, like 20" in typo.get_data(as_text=True)
     assert mine.post(f"/feedback/{feedback.id}/reflection",
                      data={"reflection": REFLECTION, "minutes": "30"}).status_code == 303
 

@@ -3,12 +3,13 @@ from datetime import date
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, EmailField, FieldList, FileField, FormField, HiddenField, IntegerField, RadioField, SelectChoice,
+    BooleanField, DateField, EmailField, FieldList, FileField, FormField, HiddenField, RadioField, SelectChoice,
     SelectField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from meetings import nhs_number
+from meetings.fields import WholeNumberField
 from meetings.models import CameToLight, CaseKind, Modality, Site, User
 
 
@@ -117,7 +118,7 @@ class TriageNoteForm(FlaskForm):
 
 
 class AllowanceForm(FlaskForm):
-    minutes = IntegerField("Minutes", validators=[InputRequired("Enter the minutes allowed"),
+    minutes = WholeNumberField("Minutes", invalid="Enter the minutes allowed as a whole number, like 10", validators=[InputRequired("Enter the minutes allowed"),
                                                   NumberRange(1, 120, "Allow between 1 and 120 minutes")])
 
 

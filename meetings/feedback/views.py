@@ -153,7 +153,7 @@ def _save_reflection(feedback: Feedback, urls: dict, back: str):
     flash("Your reflection is saved. Only you can see it."
           + (" Patient details were taken out, as appraisal evidence must not identify patients." if scrubbed else ""),
           "success")
-    return redirect(back + "#reflection", code=303)
+    return redirect(back + "#your-reflection", code=303)
 
 
 @bp.get("/feedback/<int:feedback_id>/feedback.pdf")

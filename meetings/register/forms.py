@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from meetings.fields import WholeNumberField
 from meetings.models import AttendanceStatus, Profession, ProfessionalBody, User
 from meetings.professions import registration_error
 
@@ -131,8 +132,8 @@ class ReflectionForm(FlaskForm):
         "Your reflection", description="Private to you. What did you learn, and what will you do differently?",
         validators=[Optional(), Length(max=10000)],
     )
-    minutes = IntegerField(
-        "Time spent reflecting, in minutes", description="Reflection earns CPD credits too, at the same rate",
+    minutes = WholeNumberField(
+        "Time spent reflecting, in minutes", invalid="Enter the minutes as a whole number, like 20", description="Reflection earns CPD credits too, at the same rate",
         validators=[InputRequired("Enter the minutes spent, or 0"),
                     NumberRange(min=0, max=600, message="Enter between 0 and 600 minutes")],
     )
