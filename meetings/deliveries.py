@@ -70,9 +70,11 @@ def queue(kind: str, subject_id: int, recipients: Iterable[Recipient], again: bo
         }, ["kind", "subject_id", "recipient"])
         queued += made is not None
         if made is None and again:
+            # A delivery a sender is working on now is left to it; one it already sent goes again.
             db.session.execute(update(Delivery).where(
-                Delivery.kind == kind, Delivery.subject_id == subject_id, Delivery.recipient == address.lower())
-                .values(status=DeliveryStatus.PENDING, attempts=0, last_error="", claimed_at=None, sent_at=None))
+                Delivery.kind == kind, Delivery.subject_id == subject_id, Delivery.recipient == address.lower(),
+                or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < utcnow() - CLAIM_EXPIRES))
+                .values(status=DeliveryStatus.PENDING, attempts=0, last_error="", sent_at=None))
     return queued
 
 

@@ -212,7 +212,9 @@ def test_an_expired_link_offers_a_new_one_to_the_reporters_own_address(app, clie
     [renewed] = smtp_server.messages[before:]
     assert renewed["To"] == "visiting.reporter@insourcing.example.org", "only ever to the reporter"
     new = _link(renewed)
-    assert new != old and stranger.get(old).status_code == 404, "the old link is void"
+    replaced = stranger.get(old)
+    assert new != old and replaced.status_code == 410 and "This link has been replaced" in replaced.get_data(as_text=True)
+    assert "lung windows" not in replaced.get_data(as_text=True)
     reporter = app.test_client()
     reporter.post(f"{new}/open")
     assert "Look at the lung windows." in reporter.get(new).get_data(as_text=True)
@@ -377,16 +379,93 @@ def test_console_and_minutes_count_great_pickups_beside_discrepancies(app, clien
     chair = login_as(Role.CHAIR)
     meeting = make_meeting(chair=chair, status=MeetingStatus.ENDED, days_ahead=-1)
     submitter = make_user(Role.MEMBER, home_site=chair.home_site)
-    kinds = [("great_pickup", False), ("discrepancy", True), ("discrepancy", False), ("near_miss", False)]
+    kinds = [("great_pickup", False), ("discrepancy", True), ("discrepancy", False), ("near_miss", False),
+             ("educational", False)]
     for position, (kind, flagged) in enumerate(kinds):
         case = make_case(submitter, meeting, dict(PATIENT), kind=kind, great_pickup=flagged,
                          status=CaseStatus.PRESENTED, queue_position=position)
         db.session.commit()
         assert approve_for_room(client, case).status_code == 303
     console = client.get(f"/meetings/{meeting.id}/console").get_data(as_text=True)
-    assert "4 cases: 2 great pickups, 2 discrepancies, 1 near miss" in console
+    assert "5 cases: 2 great pickups, 1 discrepancy, 1 near miss, 1 other" in console, "each case counted once"
     minutes = client.get(f"/meetings/{meeting.id}/minutes").get_data(as_text=True)
-    assert "2 great pickups, 2 discrepancies, 1 near miss" in minutes
+    assert "2 great pickups, 1 discrepancy, 1 near miss, 1 other" in minutes
     pdf = " ".join(_pdf_text(client.get(f"/meetings/{meeting.id}/minutes.pdf").data).split())
-    assert "4 cases presented: 2 great pickups, 2 discrepancies, 1 near miss." in pdf
+    assert "5 cases presented: 2 great pickups, 1 discrepancy, 1 near miss, 1 other." in pdf
     assert "Recognised as a great pickup" in pdf
+
+
+# --- what the review of the first version found -------------------------------------------------------
+
+def test_feedback_waits_for_the_end_of_the_meeting(client, presented, smtp_server):
+    chair, meeting, case = presented()
+    meeting.status = MeetingStatus.LIVE
+    db.session.commit()
+    refused = client.get(f"/meetings/{meeting.id}/feedback/{case.id}")
+    assert refused.status_code == 409 and "once the meeting has ended" in refused.get_data(as_text=True)
+
+
+def test_a_forwarded_link_cannot_void_the_reporters_own(app, client, presented, smtp_server):
+    chair, meeting, case = presented()
+    _send(client, meeting, case)
+    link = _link(smtp_server.messages[-1])
+    before = len(smtp_server.messages)
+    unopened = app.test_client().post(f"{link}/new-link")
+    assert unopened.status_code == 303 and unopened.headers["Location"].endswith(link), "an unopened link is opened"
+    reporter = app.test_client()
+    reporter.post(f"{link}/open")
+    assert reporter.post(f"{link}/new-link").status_code == 303, "the reporter's own device has it already"
+    assert len(smtp_server.messages) == before and _audits("feedback.link_renewed") == []
+    assert app.test_client().get(link).status_code == 403
+    assert [e.detail["state"] for e in _audits("feedback.link_refused")] == ["other_device"]
+    assert len(_audits("feedback.link_claimed")) == 1
+
+
+def test_the_chair_can_retry_a_feedback_email_that_kept_failing(app, client, presented, smtp_server):
+    from meetings.models import Delivery, DeliveryStatus
+
+    chair, meeting, case = presented()
+    app.config["MAIL_PORT"], port = 1, app.config["MAIL_PORT"]  # nothing listens there
+    try:
+        _send(client, meeting, case)
+    finally:
+        app.config["MAIL_PORT"] = port
+    delivery = db.session.scalar(select(Delivery))
+    delivery.attempts = 5
+    db.session.commit()
+    assert "Email failed" in client.get(f"/meetings/{meeting.id}/feedback").get_data(as_text=True)
+    assert client.post(f"/meetings/{meeting.id}/feedback/{case.id}/retry").status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(select(Delivery.status)) == DeliveryStatus.SENT and len(smtp_server.messages) == 1
+
+
+def test_a_reflection_naming_the_patient_is_shown_back_before_it_is_kept(app, client, presented, smtp_server):
+    reporter = make_user(Role.MEMBER)
+    chair, meeting, case = presented(reporter=reporter)
+    _send(client, meeting, case)
+    feedback = db.session.scalar(select(Feedback))
+    mine = signed_in(app.test_client(), reporter)
+    shown = mine.post(f"/feedback/{feedback.id}/reflection",
+                      data={"reflection": "Hester Mapplethorpe's scan taught me to check lung windows.", "minutes": "15"})
+    page = shown.get_data(as_text=True)
+    assert shown.status_code == 422 and "took out what looked like patient details" in page
+    assert "Mapplethorpe" not in page and "taught me to check lung windows" in page
+    db.session.expire_all()
+    assert db.session.get(Feedback, feedback.id).reflection == ""
+    for url in (f"/feedback/{feedback.id}", "/feedback"):
+        assert mine.get(url).headers["Cache-Control"] == "private, no-store"
+
+
+def test_pats_are_scrubbed_of_the_senders_own_cases_and_never_to_themselves(app, client, login_as, smtp_server,
+                                                                           monkeypatch):
+    sender = login_as(Role.MEMBER)
+    colleague = make_user(Role.MEMBER, home_site=sender.home_site)
+    make_case(sender, None, dict(PATIENT))
+    db.session.commit()
+    shown = client.post("/pats/new", data={"recipient_id": str(colleague.id), "reason": "good_report", "case_id": "0",
+                                           "message": "Your report on Hester Mapplethorpe was spot on."})
+    assert shown.status_code == 422 and "Mapplethorpe" not in shown.get_data(as_text=True)
+    monkeypatch.setitem(app.config, "ALLOW_TEST_NHS_NUMBERS", True)
+    mine = client.post("/cases/new", data={"kind": "great_pickup", "reporter_id": str(sender.id),
+                                           "thank_reporter": "y", "thanks": "Well done me"})
+    assert "A pat on the back is for a colleague" in mine.get_data(as_text=True)

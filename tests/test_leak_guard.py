@@ -7,6 +7,7 @@ people use, and into the notes taken during the meeting.
 """
 from __future__ import annotations
 
+import html
 import re
 import tempfile
 from collections.abc import Callable
@@ -454,9 +455,14 @@ def feedback(ctx) -> list[tuple[str, bytes]]:
     phone = app.test_client()
     outputs.append(("the link before it is opened", phone.get(link).data))
     phone.post(f"{link}/open")
-    assert phone.post(f"{link}/reflection", data={
+    shown = phone.post(f"{link}/reflection", data={
         "reflection": "Next time I compare with Zephyrine Quillfeather's prior (ACCQF55120) at Wendlebury.",
-        "minutes": "30"}).status_code == 303
+        "minutes": "30"})
+    assert shown.status_code == 422
+    outputs.append(("the reflection shown back scrubbed", shown.data))
+    scrubbed = re.search(r"<textarea[^>]*>(.*?)</textarea>", shown.get_data(as_text=True), re.S).group(1).strip()
+    assert phone.post(f"{link}/reflection", data={"reflection": html.unescape(scrubbed), "minutes": "30"}
+                      ).status_code == 303
     page = phone.get(link)
     assert b"Next time I compare" in page.data and b"Octavius" not in page.data
     outputs += [("the reporter's feedback page", page.data),
@@ -475,7 +481,7 @@ def feedback(ctx) -> list[tuple[str, bytes]]:
     outputs.append(("the pat form shown back scrubbed",
                     re.sub(rb'<select[^>]*name="recipient_id".*?</select>', b"", shown.data, flags=re.S)))
     scrubbed = re.search(r"<textarea[^>]*>(.*?)</textarea>", shown.get_data(as_text=True), re.S).group(1).strip()
-    assert sender.post("/pats/new", data=dict(typed, message=scrubbed)).status_code == 303
+    assert sender.post("/pats/new", data=dict(typed, message=html.unescape(scrubbed))).status_code == 303
     assert sender.post("/pats/new", data=dict(typed, case_id=str(case.id),
                        message="Thanks for Dr Brambleworth's case: Quillfeather QF7730019.")).status_code == 422
     assert sender.post("/pats/new", data=dict(typed, case_id=str(case.id), message="Thanks for this case.")

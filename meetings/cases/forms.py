@@ -1,6 +1,7 @@
 from datetime import date
 
 from flask import current_app
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, DateField, EmailField, FieldList, FileField, FormField, HiddenField, RadioField, SelectChoice,
@@ -92,6 +93,8 @@ class CaseForm(FlaskForm):
             raise ValidationError("A pat on the back goes with a great pickup: choose that kind of case, or untick it")
         if not self.reporter_id.data:
             raise ValidationError("Pats on the back go to Lightbox users: choose the reporter from the list")
+        if current_user.is_authenticated and self.reporter_id.data == current_user.id:
+            raise ValidationError("A pat on the back is for a colleague: untick it for your own pickup")
         if not (field.data or "").strip():
             raise ValidationError("Write a short message to the reporter, or untick the pat on the back")
 

@@ -1,6 +1,7 @@
 """Submitting cases, triaging them, and ordering a meeting's queue. Services flush; views commit."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from meetings.models import (
     Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus, Meeting, MeetingStatus, Role, User, utcnow,
 )
 from meetings.nhs_number import digits_only
+from meetings.web import plural
 
 CLINICAL_FIELDS = ("kind", "came_to_light", "modality", "body_region", "clinical_question", "report_text",
                    "outcome_text", "suggested_learning")
@@ -23,28 +25,27 @@ OPEN_FOR_TRIAGE = (CaseStatus.SUBMITTED, CaseStatus.MORE_INFO, CaseStatus.ACCEPT
 
 @dataclass(frozen=True)
 class CaseMix:
-    """What a meeting's cases teach from: good work is counted as readily as errors. A case the chair
-    recognised as a great pickup counts as one whatever kind it was submitted as."""
+    """What a meeting's cases teach from: good work is counted as readily as errors. Each case counts once:
+    one the chair recognised as a great pickup counts as one, whatever kind it was submitted as."""
 
     great_pickups: int
     discrepancies: int
     near_misses: int
+    other: int
 
     def phrases(self) -> list[str]:
-        """"2 great pickups", "1 discrepancy", "0 near misses": every count, so none hides."""
-        return [f"{self.great_pickups} great {'pickup' if self.great_pickups == 1 else 'pickups'}",
-                f"{self.discrepancies} {'discrepancy' if self.discrepancies == 1 else 'discrepancies'}",
-                f"{self.near_misses} near {'miss' if self.near_misses == 1 else 'misses'}"]
+        """"2 great pickups", "1 discrepancy", "0 near misses" (every count, so none hides), and any others."""
+        return [f"{self.great_pickups} great {plural(self.great_pickups, 'pickup')}",
+                f"{self.discrepancies} {plural(self.discrepancies, 'discrepancy', 'discrepancies')}",
+                f"{self.near_misses} near {plural(self.near_misses, 'miss', 'misses')}",
+                ] + ([f"{self.other} {plural(self.other, 'other')}"] if self.other else [])
 
 
 def case_mix(cases: Iterable) -> CaseMix:
-    """The mix of cases (anything with `kind` and `great_pickup`: a case, a minutes section)."""
-    cases = list(cases)
-    return CaseMix(
-        great_pickups=sum(1 for c in cases if c.great_pickup or c.kind == CaseKind.GREAT_PICKUP),
-        discrepancies=sum(1 for c in cases if c.kind == CaseKind.DISCREPANCY),
-        near_misses=sum(1 for c in cases if c.kind == CaseKind.NEAR_MISS),
-    )
+    """The mix of cases (anything with `kind` and `is_great_pickup`: a case, a minutes section)."""
+    counts = Counter("great_pickup" if case.is_great_pickup else case.kind for case in cases)
+    return CaseMix(great_pickups=counts.pop("great_pickup", 0), discrepancies=counts.pop(CaseKind.DISCREPANCY, 0),
+                   near_misses=counts.pop(CaseKind.NEAR_MISS, 0), other=sum(counts.values()))
 
 
 class CaseRuleError(ValueError):

@@ -13,7 +13,7 @@ from meetings.cases.images import ImageRejected, check_upload
 from meetings.extensions import db
 from meetings.feedback import emails as feedback_emails
 from meetings.feedback import pats
-from meetings.models import Case, CaseKind, CaseStatus, Meeting, PatReason, Role, Site, User
+from meetings.models import Case, CaseKind, CaseStatus, Meeting, Pat, PatReason, Role, Site, User
 from meetings.security import role_required
 from meetings.web import is_htmx
 
@@ -60,7 +60,8 @@ def _case_form_page(form: CaseForm, case: Case | None):
     return render_template("cases/case_form.html", form=form, case=case, images=images), status
 
 
-def _save(form: CaseForm, case: Case | None):
+def _save(form: CaseForm, case: Case | None, also=None):
+    """Save the submitted form; `also(case)` does more in the same transaction (the one commit)."""
     if request.method != "POST":
         return None
     valid = form.validate_on_submit()
@@ -72,6 +73,8 @@ def _save(form: CaseForm, case: Case | None):
         return None
     try:
         saved = service.save_case(case, current_user, form.data, form.upload_token.data)
+        if also is not None:
+            also(saved)
     except service.CaseRuleError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -88,24 +91,28 @@ def submit():
         form.site_id.data = current_user.home_site_id or 0
         if request.args.get("kind") in {kind.value for kind in CaseKind}:
             form.kind.data = request.args["kind"]
-        form.thank_reporter.data = form.kind.data == CaseKind.GREAT_PICKUP
-    saved = _save(form, None)
+    thanks: list[Pat] = []
+
+    def thank(case: Case) -> None:
+        thanks.append(_thank_reporter(case, form))
+
+    saved = _save(form, None, also=thank if form.thank_reporter.data else None)
     if saved:
         flash("Thank you. Your case is submitted; the chair will review it.", "success")
-        if form.thank_reporter.data:
-            _thank_reporter(saved, form)
+        for pat in thanks:
+            feedback_emails.send_pat_soon(pat)
+            flash(f"Your pat on the back is on its way to {pat.recipient.name}.", "success")
         return redirect(url_for("cases.mine"), code=303)
     return _case_form_page(form, None)
 
 
-def _thank_reporter(case: Case, form: CaseForm) -> None:
-    """The great pickup's pat on the back, sent with its nomination: its message scrubbed against the case."""
+def _thank_reporter(case: Case, form: CaseForm) -> Pat:
+    """The great pickup's pat on the back, kept with its nomination: its message scrubbed against the case."""
     reporter = db.session.get(User, form.reporter_id.data)
-    pat = pats.send(current_user, reporter, PatReason.GREAT_PICKUP, pats.scrubbed_message(form.thanks.data, case), case)
+    message = pats.scrubbed_message(form.thanks.data, case, current_user)
+    pat = pats.send(current_user, reporter, PatReason.GREAT_PICKUP, message, case)
     feedback_emails.queue_pat(pat)
-    db.session.commit()
-    feedback_emails.send_pat_soon(pat)
-    flash(f"Your pat on the back is on its way to {reporter.name}.", "success")
+    return pat
 
 
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
@@ -182,18 +189,19 @@ def triage():
     return render_template("cases/triage.html", cases=cases, forms_for=_triage_forms)
 
 
-def _accept_form(case: Case, **kwargs) -> AcceptForm:
-    """Great pickups are nominated to the next meeting: the chair is offered the soonest one first."""
+def _accept_form(case: Case, shown: bool = False) -> AcceptForm:
+    """The accept form, read from the request unless it is being `shown` fresh. Great pickups are nominated
+    to the next meeting: the chair is offered the soonest one first."""
     meetings = service.upcoming_meetings_for(case)
-    form = AcceptForm(meetings=meetings, prefix=f"c{case.id}", **kwargs)
-    if kwargs.get("formdata", True) is None and meetings and case.kind == CaseKind.GREAT_PICKUP:
+    form = AcceptForm(meetings=meetings, prefix=f"c{case.id}", **({"formdata": None} if shown else {}))
+    if shown and meetings and case.kind == CaseKind.GREAT_PICKUP:
         form.meeting_id.data = meetings[0].id
     return form
 
 
 def _triage_forms(case: Case, **overrides) -> dict:
     forms = {
-        "accept": _accept_form(case, formdata=None),
+        "accept": _accept_form(case, shown=True),
         "decline": TriageNoteForm(formdata=None, prefix=f"d{case.id}"),
         "more_info": TriageNoteForm(formdata=None, prefix=f"m{case.id}"),
     }

@@ -37,6 +37,11 @@ def send_soon(feedback: Feedback) -> None:
     deliveries.send_soon([feedback.id], kinds=(FEEDBACK, FEEDBACK_NOTICE))
 
 
+def retry(feedback: Feedback) -> None:
+    """Try the feedback's emails again now, however often they failed: the chair asked."""
+    deliveries.send_soon([feedback.id], kinds=(FEEDBACK, FEEDBACK_NOTICE), retry_exhausted=True)
+
+
 def queue_pat(pat: Pat) -> None:
     deliveries.queue(PAT, pat.id, [Recipient(pat.recipient.email, pat.recipient.name)])
 

@@ -37,6 +37,15 @@ def token_for(feedback: Feedback) -> str:
     return _signer().dumps([feedback.id, feedback.link_nonce])
 
 
+def was_issued(token: str) -> bool:
+    """Whether Lightbox signed this link (one since replaced by a newer link, say), rather than someone guessing."""
+    try:
+        feedback_id, _nonce = _signer().loads(token)
+    except (BadSignature, TypeError, ValueError):
+        return False
+    return isinstance(feedback_id, int) and db.session.get(Feedback, feedback_id) is not None
+
+
 def feedback_for(token: str) -> Feedback | None:
     """The feedback this link is for while it is the current link; None if forged or replaced."""
     try:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from meetings import audit
-from meetings.anonymise.text import scrub, scrub_against
+from meetings.anonymise.text import scrub_against
 from meetings.cases import review
 from meetings.extensions import db
 from meetings.minutes.content import as_the_room_saw_it
@@ -23,6 +23,7 @@ from meetings.web import format_datetime
 
 # The cases a pat may carry: those presented in the past year, at meetings the sender could see.
 CASES_FROM = timedelta(days=366)
+CASES_SHOWN = 60
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,21 @@ class CaseChoice:
     label: str
 
 
-def case_choices(sender: User) -> list[CaseChoice]:
-    """Presented cases the sender could have seen in the room, newest meeting first, as the room named them."""
-    cases = db.session.scalars(
+def _presented_cases(sender: User) -> list[Case]:
+    """Presented cases the sender could have seen in the room, newest meeting first, with everything the
+    anonymiser reads loaded at once; the most recent CASES_SHOWN (an admin sees the whole network's)."""
+    return list(db.session.scalars(
         select(Case).join(Meeting, Case.meeting_id == Meeting.id)
         .where(Case.status == CaseStatus.PRESENTED, Meeting.visible_to(sender), Meeting.status == MeetingStatus.ENDED,
                Meeting.starts_at >= utcnow() - CASES_FROM)
-        .order_by(Meeting.starts_at.desc(), Case.queue_position)
-        .options(selectinload(Case.review), selectinload(Case.meeting)))
+        .order_by(Meeting.starts_at.desc(), Case.queue_position).limit(CASES_SHOWN)
+        .options(selectinload(Case.review), selectinload(Case.meeting), selectinload(Case.identifiers),
+                 selectinload(Case.site), selectinload(Case.submitter), selectinload(Case.images))))
+
+
+def case_choices(sender: User) -> list[CaseChoice]:
+    """The cases a pat may carry, as the room named them."""
+    cases = _presented_cases(sender)
     choices = []
     for case in cases:
         shown = as_the_room_saw_it(case)
@@ -48,13 +56,19 @@ def case_choices(sender: User) -> list[CaseChoice]:
     return choices
 
 
-def scrubbed_message(message: str, case: Case | None) -> str:
-    """The message with anything that looks like a patient identifier taken out (and, with a case, that
-    case's own identifiers and its chair's redactions)."""
-    message = message.strip()
-    if case is not None:
-        return scrub_against(message, [review.choices_of(case)]).text
-    return scrub(message).text
+def scrubbed_message(message: str, case: Case | None, sender: User) -> str:
+    """The message with anything that looks like a patient identifier taken out, and the identifiers of the
+    cases it is most likely about: the one attached, those the sender submitted lately, and those they saw
+    presented. A bare patient name has no shape to find; the record it came from does."""
+    about = ([case] if case is not None else []) + _submitted_lately(sender) + _presented_cases(sender)
+    return scrub_against(message.strip(), [review.choices_of(each) for each in dict.fromkeys(about)]).text
+
+
+def _submitted_lately(sender: User) -> list[Case]:
+    return list(db.session.scalars(
+        select(Case).where(Case.submitter_id == sender.id, Case.created_at >= utcnow() - CASES_FROM)
+        .options(selectinload(Case.review), selectinload(Case.identifiers), selectinload(Case.site),
+                 selectinload(Case.submitter))))
 
 
 def send(sender: User, recipient: User, reason: str, message: str, case: Case | None) -> Pat:

@@ -19,7 +19,7 @@ from meetings.cases import review
 from meetings.extensions import db
 from meetings.feedback import links
 from meetings.minutes.content import section_of
-from meetings.models import Case, CaseStatus, Feedback, Meeting, Pat, Role, Site, User, UserRole, utcnow
+from meetings.models import Case, CaseStatus, Feedback, Meeting, MeetingStatus, Pat, Role, Site, User, UserRole, utcnow
 from meetings.web import format_datetime
 
 
@@ -31,6 +31,8 @@ def ready_to_send(case: Case) -> str | None:
     """Why this case's feedback cannot go yet, or None when it can."""
     if case.status != CaseStatus.PRESENTED:
         return "The case has not been presented yet"
+    if case.meeting.status != MeetingStatus.ENDED:
+        return "Feedback goes once the meeting has ended, so that it carries the learning the meeting agreed"
     if review.state_of(case) is not review.ReviewState.REVIEWED:
         return "The case changed since its anonymisation was approved: review it again first"
     if not review.identifiers_of(case).reporter_email:
@@ -48,7 +50,7 @@ def content_of(case: Case, meeting: Meeting, message: str) -> dict:
         "clinical_question": shown.clinical_question, "report_text": shown.report_text,
         "outcome_text": shown.outcome_text, "summary": section.summary, "discussion": section.discussion,
         "learning_points": section.learning_points, "discrepancy": section.discrepancy,
-        "significance": section.significance, "great_pickup": bool(case.great_pickup or case.kind == "great_pickup"),
+        "significance": section.significance, "great_pickup": case.is_great_pickup,
         "message": review.meeting_text(message.strip(), meeting, case),
         "meeting": meeting.title, "meeting_date": format_datetime(meeting.starts_at, "%-d %B %Y"),
     }
@@ -63,7 +65,7 @@ class Reporter:
     email: str
 
     @property
-    def other_site(self) -> Site | None:
+    def home_site(self) -> Site | None:
         return self.user.home_site if self.user is not None else None
 
 
@@ -81,7 +83,7 @@ def home_site_choices(case: Case) -> list[Site]:
 
 
 def suggested_home_site(case: Case, reporter: Reporter) -> Site | None:
-    site = reporter.other_site
+    site = reporter.home_site
     return site if site is not None and site.id != case.site_id else None
 
 
@@ -96,8 +98,12 @@ def send(case: Case, meeting: Meeting, chair: User, message: str, home_site_id: 
         raise FeedbackError(problem)
     if feedback_of(case) is not None:
         raise FeedbackError("Feedback on this case has been sent already")
-    if home_site_id and home_site_id not in {site.id for site in home_site_choices(case)}:
-        raise FeedbackError("Choose one of the network's other sites, or none")
+    if home_site_id:
+        site = next((site for site in home_site_choices(case) if site.id == home_site_id), None)
+        if site is None:
+            raise FeedbackError("Choose one of the network's other sites, or none")
+        if not home_site_chairs(site):
+            raise FeedbackError(f"{site.name} has no chair in Lightbox to tell: choose “No”")
     reporter = reporter_of(case)
     now = utcnow()
     feedback = Feedback(
@@ -116,6 +122,8 @@ def send(case: Case, meeting: Meeting, chair: User, message: str, home_site_id: 
 
 def renew_link(feedback: Feedback, now: datetime | None = None) -> None:
     """A fresh link for a reporter without an account: every earlier link stops working."""
+    if feedback.link_nonce is not None:
+        audit.record("feedback.link_renewed", feedback)
     feedback.link_nonce = links.new_nonce()
     feedback.link_expires_at = (now or utcnow()) + timedelta(days=current_app.config["FEEDBACK_LINK_DAYS"])
     feedback.link_device = None
@@ -156,14 +164,18 @@ def acknowledge(feedback: Feedback) -> None:
         audit.record("feedback.acknowledged", feedback)
 
 
-def reflect(feedback: Feedback, text: str, minutes: int) -> bool:
-    """Keep the reporter's private reflection; writing one acknowledges the feedback. It is appraisal
-    evidence, which must not identify patients, so the case's identifiers are taken out: whether any were."""
+def scrubbed_reflection(feedback: Feedback, text: str) -> str:
+    """A reflection is appraisal evidence, which must not identify patients: the case's identifiers and
+    anything shaped like one come out. The reporter sees the result before it is kept."""
+    return scrub_against(text.strip(), [review.choices_of(feedback.case)]).text
+
+
+def reflect(feedback: Feedback, text: str, minutes: int) -> None:
+    """Keep the reporter's private reflection (as `scrubbed_reflection` left it); writing one acknowledges
+    the feedback."""
     acknowledge(feedback)
-    scrubbed = scrub_against(text.strip(), [review.choices_of(feedback.case)]).text
-    feedback.reflection, feedback.reflection_minutes, feedback.reflected_at = scrubbed, minutes, utcnow()
+    feedback.reflection, feedback.reflection_minutes, feedback.reflected_at = text.strip(), minutes, utcnow()
     audit.record("feedback.reflection_saved", feedback)  # that it was written, never what
-    return scrubbed != text.strip()
 
 
 def reflections_in(user: User, start, end) -> list[Feedback]:

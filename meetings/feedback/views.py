@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from meetings import device
+from meetings import audit, device
 from meetings.cases import access
 from meetings.cases import service as cases
 from meetings.extensions import db, limiter
@@ -20,6 +21,16 @@ from meetings.schedule.forms import ConfirmForm
 from meetings.web import pdf_response
 
 bp = Blueprint("feedback", __name__)
+
+
+@bp.after_request
+def _private(response):
+    """Feedback and pats are between two people: never cached (a shared workstation's Back button), never
+    indexed, their links never passed on in a Referer."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 # --- the chair ------------------------------------------------------------------------------------
@@ -48,6 +59,8 @@ def send_feedback(meeting_id: int, case_id: int):
     case = access.meeting_case_or_404(meeting, case_id)
     feedback = service.feedback_of(case)
     if feedback is not None:
+        audit.record("feedback.viewed", feedback, via="chair")
+        db.session.commit()
         return render_template("feedback/sent.html", meeting=meeting, feedback=feedback,
                                delivery_state=emails.delivery_state(feedback), form=ConfirmForm())
     problem = service.ready_to_send(case)
@@ -59,11 +72,15 @@ def send_feedback(meeting_id: int, case_id: int):
     if form.validate_on_submit():
         try:
             feedback = service.send(case, meeting, current_user, form.message.data or "", form.home_site_id.data)
-        except service.FeedbackError as error:
-            form.home_site_id.errors.append(str(error))
-        else:
             emails.queue_for(feedback)
             db.session.commit()
+        except service.FeedbackError as error:
+            form.home_site_id.errors.append(str(error))
+        except IntegrityError:
+            db.session.rollback()  # another chair sent it a moment ago: theirs stands, and is shown
+            flash("Feedback on this case had just been sent by someone else.")
+            return redirect(url_for("feedback.send_feedback", meeting_id=meeting.id, case_id=case.id), code=303)
+        else:
             emails.send_soon(feedback)
             flash("The feedback has been sent to the reporter.", "success")
             return redirect(url_for("feedback.send_feedback", meeting_id=meeting.id, case_id=case.id), code=303)
@@ -81,7 +98,7 @@ def retry_feedback(meeting_id: int, case_id: int):
     feedback = service.feedback_of(access.meeting_case_or_404(meeting, case_id))
     if feedback is None or not ConfirmForm().validate_on_submit():
         abort(404 if feedback is None else 400)
-    emails.send_soon(feedback)
+    emails.retry(feedback)
     flash("Sending the feedback email again.")
     return redirect(url_for("feedback.send_feedback", meeting_id=meeting.id, case_id=case_id), code=303)
 
@@ -146,14 +163,21 @@ def reflection(feedback_id: int):
 
 def _save_reflection(feedback: Feedback, urls: dict, back: str):
     form = ReflectionForm()
-    if not form.validate_on_submit():
-        return _feedback_page(feedback, urls, form, 422)
-    scrubbed = service.reflect(feedback, form.reflection.data or "", form.minutes.data)
+    if form.validate_on_submit():
+        typed = (form.reflection.data or "").strip()
+        scrubbed = service.scrubbed_reflection(feedback, typed)
+        if scrubbed == typed:
+            service.reflect(feedback, scrubbed, form.minutes.data)
+            db.session.commit()
+            flash("Your reflection is saved. Only you can see it.", "success")
+            return redirect(back + "#your-reflection", code=303)
+        # Shown back, not saved: appraisal evidence must not identify patients, and the writer checks the words.
+        form.reflection.data = scrubbed
+        form.reflection.errors.append("Lightbox took out what looked like patient details (in square brackets), "
+                                      "as appraisal evidence must not identify patients. Check it reads well, then save.")
+    service.show(feedback, "reflection form")
     db.session.commit()
-    flash("Your reflection is saved. Only you can see it."
-          + (" Patient details were taken out, as appraisal evidence must not identify patients." if scrubbed else ""),
-          "success")
-    return redirect(back + "#your-reflection", code=303)
+    return _feedback_page(feedback, urls, form, 422)
 
 
 @bp.get("/feedback/<int:feedback_id>/feedback.pdf")
@@ -177,19 +201,22 @@ def _pdf(feedback: Feedback):
 _GUESSES = limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 404)
 
 
+class _Replaced(Exception):
+    """A genuine link that a newer one replaced."""
+
+
 def _linked_or_404(token: str) -> Feedback:
     feedback = links.feedback_for(token)
     if feedback is None:
+        if links.was_issued(token):
+            raise _Replaced
         abort(404)
     return feedback
 
 
-def _private(response):
-    """The feedback page is the reporter's alone: not cached, not indexed, its link not passed on."""
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+@bp.errorhandler(_Replaced)
+def _replaced(_error):
+    return render_template("feedback/link_refused.html", state="replaced", token=None, form=None), 410
 
 
 def _link_urls(token: str) -> dict:
@@ -206,15 +233,16 @@ def _with_device(token: str, respond):
     state = links.state_for(feedback, device.digest(value)) if claimed else None
     if state is None:
         # Mail scanners open links before people do: nothing is shown, or claimed, until a person asks.
-        response = render_template("feedback/link_open.html", token=token, form=ConfirmForm(), feedback=feedback)
+        response = render_template("feedback/link_open.html", token=token, form=ConfirmForm())
     elif state is links.LinkState.OPEN:
         response = respond(feedback)
     else:
+        audit.record("feedback.link_refused", feedback, state=state.value)
         db.session.commit()
         status = 410 if state is links.LinkState.EXPIRED else 403
         response = render_template("feedback/link_refused.html", token=token, state=state.value,
                                    form=ConfirmForm()), status
-    return _private(device.remember(make_response(response), value, new))
+    return device.remember(make_response(response), value, new)
 
 
 @bp.get("/f/<token>")
@@ -234,6 +262,7 @@ def link_open(token: str):
         abort(400)
 
     def respond(feedback: Feedback):
+        audit.record("feedback.link_claimed", feedback)
         db.session.commit()
         return redirect(url_for("feedback.by_link", token=token), code=303)
     return _with_device(token, respond)
@@ -273,15 +302,18 @@ def link_pdf(token: str):
 @_GUESSES
 @limiter.limit("5 per hour")
 def new_link(token: str):
-    """A fresh link, to the reporter's own address only: whoever asks, only the reporter can use it."""
+    """A fresh link, to the reporter's own address only, for a link that expired or that another device
+    holds: whoever asks, only the reporter can use it. A link open on the asking device needs none, and one
+    nobody has opened yet is simply opened, so a forwarded link cannot void the reporter's."""
     feedback = _linked_or_404(token)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    value, _new = device.token()
+    if not links.expired(feedback) and feedback.link_device in (None, device.digest(value)):
+        return redirect(url_for("feedback.by_link", token=token), code=303)
     service.renew_link(feedback)
     emails.queue_new_link(feedback)
     db.session.commit()
     emails.send_soon(feedback)
-    return _private(make_response(render_template("feedback/link_sent.html")))
+    return render_template("feedback/link_sent.html")
 
 
 # --- pats on the back -----------------------------------------------------------------------------
@@ -293,12 +325,13 @@ def _pat_form(**kwargs) -> PatForm:
 
 @bp.route("/pats/new", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20 per hour", methods=["POST"], key_func=lambda: f"pats:{current_user.get_id()}")
 def new_pat():
     form = _pat_form(data={"recipient_id": request.args.get("to", 0, type=int), "reason": request.args.get("for")})
     scrubbed_note = None
     if form.validate_on_submit():
         case = db.session.get(Case, form.case_id.data) if form.case_id.data else None
-        scrubbed = pats.scrubbed_message(form.message.data, case)
+        scrubbed = pats.scrubbed_message(form.message.data, case, current_user)
         if scrubbed != form.message.data.strip():
             # Shown back, not sent: the sender sees what was taken out and sends it as it now reads.
             form.message.data = scrubbed

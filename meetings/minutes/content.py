@@ -20,7 +20,7 @@ from meetings.cases import service as cases
 from meetings.extensions import db
 from meetings.live.slides import PollView, poll_view
 from meetings.models import (
-    Action, Attendance, AttendanceStatus, Case, CaseKind, CaseStatus, ClinicalSignificance, DiscrepancyType, Meeting,
+    Action, Attendance, AttendanceStatus, Case, CaseStatus, ClinicalSignificance, DiscrepancyType, Meeting,
     MeetingScope, MeetingStatus, Minutes, MinutesVersion, Modality, Poll, Profession,
 )
 from meetings.register import service as register
@@ -44,7 +44,7 @@ class CaseSection:
     significance: str
     polls: tuple[PollView, ...]
     kind: str
-    great_pickup: bool
+    is_great_pickup: bool
 
     @property
     def heading(self) -> str:
@@ -140,7 +140,7 @@ def _section(case: Case, meeting: Meeting, polls: list[Poll]) -> CaseSection:
         discrepancy=DiscrepancyType(case.discrepancy_type).label if case.discrepancy_type else "",
         significance=ClinicalSignificance(case.clinical_significance).label if case.clinical_significance else "",
         polls=tuple(poll_view(poll) for poll in polls) if anonymised else (),
-        kind=case.kind, great_pickup=case.great_pickup or case.kind == CaseKind.GREAT_PICKUP,
+        kind=case.kind, is_great_pickup=case.is_great_pickup,
     )
 
 

@@ -191,6 +191,11 @@ class Case(Base):
         return DiscrepancyType(self.discrepancy_type).label if self.discrepancy_type else ""
 
     @property
+    def is_great_pickup(self) -> bool:
+        """Submitted as a great pickup, or recognised as one by the chair whatever its kind."""
+        return self.great_pickup or self.kind == CaseKind.GREAT_PICKUP
+
+    @property
     def has_reporter_notice(self) -> bool:
         return self.reporter_notice_sent_at is not None
 
