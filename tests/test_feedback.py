@@ -75,6 +75,12 @@ def test_feedback_goes_to_the_reporter_once_the_case_is_presented(client, presen
     assert preview.status_code == 200 and "Look at the lung windows." in page and reporter.email in page
     assert _audits("case.identifiers_viewed"), "the chair's look at where it goes is audited"
 
+    previewed = client.post(f"/meetings/{meeting.id}/feedback/{case.id}",
+                            data={"message": "Thanks, Mrs Hester Mapplethorpe's scan taught us all.", "home_site_id": "0",
+                                  "preview": "yes"})
+    preview_part = previewed.get_data(as_text=True).split('class="lb-feedback-preview"')[1]
+    assert previewed.status_code == 200 and "taught us all" in preview_part and "Mapplethorpe" not in preview_part
+    assert not smtp_server.messages and db.session.scalar(select(Feedback)) is None
     response = _send(client, meeting, case, message="Thanks, Mrs Hester Mapplethorpe's scan taught us all.")
     assert response.status_code == 303
     feedback = db.session.scalar(select(Feedback))

@@ -8,7 +8,7 @@ learning points, frozen when sent. Services flush; views commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -103,6 +103,11 @@ def show(pat: Pat, viewer: User) -> None:
 def keep(pat: Pat, kept: bool) -> None:
     pat.kept = kept
     audit.record("pat.kept" if kept else "pat.unkept", pat)
+
+
+def kept_dates(user: User) -> list[datetime]:
+    """When the pats the person kept were sent: the years their CPD record offers."""
+    return list(db.session.scalars(select(Pat.sent_at).where(Pat.recipient_id == user.id, Pat.kept)))
 
 
 def kept_in(user: User, start, end) -> list[Pat]:

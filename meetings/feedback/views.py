@@ -69,7 +69,7 @@ def send_feedback(meeting_id: int, case_id: int):
     reporter = service.reporter_of(case)
     suggested = service.suggested_home_site(case, reporter)
     form = _send_form(case, data={"home_site_id": suggested.id if suggested else 0})
-    if form.validate_on_submit():
+    if form.validate_on_submit() and "preview" not in request.form:
         try:
             feedback = service.send(case, meeting, current_user, form.message.data or "", form.home_site_id.data)
             emails.queue_for(feedback)

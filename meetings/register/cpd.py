@@ -68,7 +68,8 @@ def record_of(user: User, year: int | None = None) -> CpdRecord:
     starts = db.session.scalars(select(Meeting.starts_at).join(Attendance, Attendance.meeting_id == Meeting.id).where(
         Attendance.user_id == user.id, Attendance.status == AttendanceStatus.PRESENT))
     local = zone()
-    years = sorted({s.astimezone(local).year for s in starts} | {this_year, year}, reverse=True)
+    appraisal = [*feedback.reflection_dates(user), *pats.kept_dates(user)]
+    years = sorted({s.astimezone(local).year for s in [*starts, *appraisal]} | {this_year, year}, reverse=True)
     start, end = _year_bounds(year)
     attended = db.session.scalars(
         select(Attendance).join(Meeting, Attendance.meeting_id == Meeting.id).where(
