@@ -130,9 +130,14 @@ def _account_urls(feedback: Feedback) -> dict:
 @login_required
 def received(feedback_id: int):
     feedback = _own_feedback_or_404(feedback_id)
-    service.show(feedback, "account")
+    return _read(feedback, "account", _account_urls(feedback))
+
+
+def _read(feedback: Feedback, via: str, urls: dict):
+    """The reporter's page of their feedback: every view audited."""
+    service.show(feedback, via)
     db.session.commit()
-    return _feedback_page(feedback, _account_urls(feedback))
+    return _feedback_page(feedback, urls)
 
 
 def _feedback_page(feedback: Feedback, urls: dict, form: ReflectionForm | None = None, status: int = 200):
@@ -145,12 +150,16 @@ def _feedback_page(feedback: Feedback, urls: dict, form: ReflectionForm | None =
 @login_required
 def acknowledge(feedback_id: int):
     feedback = _own_feedback_or_404(feedback_id)
+    return _acknowledge(feedback, url_for("feedback.received", feedback_id=feedback.id))
+
+
+def _acknowledge(feedback: Feedback, back: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     service.acknowledge(feedback)
     db.session.commit()
     flash("Thank you: the chair will see that you have read it. Your reflection stays private.", "success")
-    return redirect(url_for("feedback.received", feedback_id=feedback.id), code=303)
+    return redirect(back, code=303)
 
 
 @bp.post("/feedback/<int:feedback_id>/reflection")
@@ -183,13 +192,12 @@ def _save_reflection(feedback: Feedback, urls: dict, back: str):
 @bp.get("/feedback/<int:feedback_id>/feedback.pdf")
 @login_required
 def received_pdf(feedback_id: int):
-    feedback = _own_feedback_or_404(feedback_id)
-    service.show(feedback, "account pdf")
+    return _pdf(_own_feedback_or_404(feedback_id), "account pdf")
+
+
+def _pdf(feedback: Feedback, via: str):
+    service.show(feedback, via)
     db.session.commit()
-    return _pdf(feedback)
-
-
-def _pdf(feedback: Feedback):
     pdf = render_pdf("feedback.html", title=f"Feedback: {feedback.title}", feedback=feedback,
                      content=feedback.content)
     return pdf_response(pdf, f"feedback-{feedback.sent_at:%Y-%m-%d}-{feedback.id}.pdf")
@@ -248,11 +256,7 @@ def _with_device(token: str, respond):
 @bp.get("/f/<token>")
 @_GUESSES
 def by_link(token: str):
-    def respond(feedback: Feedback):
-        service.show(feedback, "link")
-        db.session.commit()
-        return _feedback_page(feedback, _link_urls(token))
-    return _with_device(token, respond)
+    return _with_device(token, lambda feedback: _read(feedback, "link", _link_urls(token)))
 
 
 @bp.post("/f/<token>/open")
@@ -271,14 +275,7 @@ def link_open(token: str):
 @bp.post("/f/<token>/acknowledge")
 @_GUESSES
 def link_acknowledge(token: str):
-    def respond(feedback: Feedback):
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        service.acknowledge(feedback)
-        db.session.commit()
-        flash("Thank you: the chair will see that you have read it. Your reflection stays private.", "success")
-        return redirect(url_for("feedback.by_link", token=token), code=303)
-    return _with_device(token, respond)
+    return _with_device(token, lambda feedback: _acknowledge(feedback, url_for("feedback.by_link", token=token)))
 
 
 @bp.post("/f/<token>/reflection")
@@ -291,11 +288,7 @@ def link_reflection(token: str):
 @bp.get("/f/<token>/feedback.pdf")
 @_GUESSES
 def link_pdf(token: str):
-    def respond(feedback: Feedback):
-        service.show(feedback, "link pdf")
-        db.session.commit()
-        return _pdf(feedback)
-    return _with_device(token, respond)
+    return _with_device(token, lambda feedback: _pdf(feedback, "link pdf"))
 
 
 @bp.post("/f/<token>/new-link")
