@@ -37,8 +37,6 @@ On SQLite (a file in a temporary folder), and on PostgreSQL when it answers on 1
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import shutil
 import statistics
@@ -55,7 +53,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from bench.serving import (  # noqa: E402
-    FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, nearest_rank, print_statements,
+    FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, finish, nearest_rank, print_statements,
     stop_on_failure,
 )
 from meetings import create_app  # noqa: E402
@@ -445,12 +443,7 @@ def main() -> None:
               + ("; GROWS: " + ", ".join(figures[n]["queries_grow_with_rows"]) if figures[n]["queries_grow_with_rows"]
                  else "; none grows"))
     print_statements({n: {r: sql[n][r] for r in requests} for n in names}, args.show_sql)
-    for n in names:
-        print(f"{n}: seconds {figures[n]['seconds']}")
-    met = all(figures[n]["within_target"] for n in names)
-    print(f"target: each request's p95 under {TARGET_MS} ms on every engine: {'met' if met else 'MISSED'}; "
-          f"run took {time.perf_counter() - started:.1f} s")
-    print(json.dumps({**figures, "target_ms": TARGET_MS, "repeats": args.repeats, "cpus": os.cpu_count()}))
+    finish(figures, names, TARGET_MS, "p95", args.repeats, started)
 
 
 if __name__ == "__main__":

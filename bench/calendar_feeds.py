@@ -45,8 +45,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
-import os
 import pstats
 import random
 import shutil
@@ -65,7 +63,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, insert, or_, select, text  # noqa: E402
 
 from bench.serving import (  # noqa: E402
-    FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, nearest_rank, print_statements,
+    FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, finish, nearest_rank, print_statements,
     stop_on_failure,
 )
 from meetings import create_app  # noqa: E402
@@ -575,12 +573,7 @@ def main() -> None:
             pstats.Stats(profiles[n], stream=out).sort_stats("cumulative").print_stats(30)
             print(f"--- {n}: profile of the timed personal_feed_heavy requests (cumulative) ---")
             print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
-    for n in names:
-        print(f"{n}: seconds {figures[n]['seconds']}")
-    met = all(figures[n]["within_target"] for n in names)
-    print(f"target: each request's median under {TARGET_MS} ms on every engine: {'met' if met else 'MISSED'}; "
-          f"run took {time.perf_counter() - started:.1f} s")
-    print(json.dumps({**figures, "target_ms": TARGET_MS, "repeats": args.repeats, "cpus": os.cpu_count()}))
+    finish(figures, names, TARGET_MS, "median", args.repeats, started)
 
 
 if __name__ == "__main__":

@@ -184,3 +184,14 @@ def stop_on_failure(failed: str, figures: dict, target_ms: int) -> None:
     print(f"REQUEST FAILED on {failed}")
     print(json.dumps({"failed": failed.splitlines()[0], **figures, "target_ms": target_ms}))
     sys.exit(1)
+
+
+def finish(figures: dict, names: list[str], target_ms: int, measure: str, repeats: int, started: float) -> None:
+    """Each engine's timings, whether every request met the target (`measure`: "median" or "p95"), and the
+    JSON line that ends every benchmark."""
+    for name in names:
+        print(f"{name}: seconds {figures[name]['seconds']}")
+    met = all(figures[name]["within_target"] for name in names)
+    print(f"target: each request's {measure} under {target_ms} ms on every engine: {'met' if met else 'MISSED'}; "
+          f"run took {time.perf_counter() - started:.1f} s")
+    print(json.dumps({**figures, "target_ms": target_ms, "repeats": repeats, "cpus": os.cpu_count()}))
