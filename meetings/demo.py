@@ -364,7 +364,7 @@ def _feedback(people, cases) -> None:
                     1: "", 2: "A great pickup, and the room said so. Thank you."}
         for index, message in messages.items():
             case = cases[index]
-            sent = feedback.send(case, case.meeting, chair, message, None)
+            sent = feedback.send(case, case.meeting, chair, feedback.reporter_of(case), message, None)
             feedback_emails.queue_for(sent)
             if index == 1:
                 feedback.reflect(sent, "Snuffbox tenderness in the request now prompts me to ask for scaphoid views.",

@@ -50,13 +50,11 @@ def send_pat_soon(pat: Pat) -> None:
     deliveries.send_soon([pat.id], kinds=(PAT,))
 
 
-def delivery_state(feedback: Feedback) -> str:
-    """"sent", "pending" or "failed", as the chair's list shows the reporter's email."""
-    counts = deliveries.tally((FEEDBACK,), [feedback.id])[feedback.id]
-    for state in ("failed", "pending", "sent"):
-        if counts[state]:
-            return state
-    return "pending"
+def delivery_states(feedbacks: list[Feedback]) -> dict[int, str]:
+    """"sent", "pending" or "failed" for each feedback's email to its reporter, counted in one query."""
+    counts = deliveries.tally((FEEDBACK,), [feedback.id for feedback in feedbacks])
+    return {feedback_id: next((state for state in ("failed", "pending", "sent") if tallied[state]), "pending")
+            for feedback_id, tallied in counts.items()}
 
 
 @deliveries.builds(FEEDBACK)

@@ -37,24 +37,28 @@ def token_for(feedback: Feedback) -> str:
     return _signer().dumps([feedback.id, feedback.link_nonce])
 
 
-def was_issued(token: str) -> bool:
-    """Whether Lightbox signed this link (one since replaced by a newer link, say), rather than someone guessing."""
-    try:
-        feedback_id, _nonce = _signer().loads(token)
-    except (BadSignature, TypeError, ValueError):
-        return False
-    return isinstance(feedback_id, int) and db.session.get(Feedback, feedback_id) is not None
-
-
-def feedback_for(token: str) -> Feedback | None:
-    """The feedback this link is for while it is the current link; None if forged or replaced."""
+def _signed(token: str) -> tuple[Feedback, str] | None:
+    """The feedback a link Lightbox signed names, and the nonce it carries; None for a guess or a forgery."""
     try:
         feedback_id, nonce = _signer().loads(token)
     except (BadSignature, TypeError, ValueError):
         return None
     feedback = db.session.get(Feedback, feedback_id) if isinstance(feedback_id, int) else None
-    if feedback is None or not feedback.by_link or not nonce or not secrets.compare_digest(
-            str(nonce), feedback.link_nonce or ""):
+    return (feedback, str(nonce)) if feedback is not None else None
+
+
+def was_issued(token: str) -> bool:
+    """Whether Lightbox signed this link (one since replaced by a newer link, say), rather than someone guessing."""
+    return _signed(token) is not None
+
+
+def feedback_for(token: str) -> Feedback | None:
+    """The feedback this link is for while it is the current link; None if forged or replaced."""
+    signed = _signed(token)
+    if signed is None:
+        return None
+    feedback, nonce = signed
+    if not feedback.by_link or not nonce or not secrets.compare_digest(nonce, feedback.link_nonce or ""):
         return None
     return feedback
 

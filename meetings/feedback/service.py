@@ -91,8 +91,10 @@ def feedback_of(case: Case) -> Feedback | None:
     return db.session.scalar(select(Feedback).where(Feedback.case_id == case.id))
 
 
-def send(case: Case, meeting: Meeting, chair: User, message: str, home_site_id: int | None) -> Feedback:
-    """Freeze the feedback and record it; the caller queues its emails (`emails.queue_for`)."""
+def send(case: Case, meeting: Meeting, chair: User, reporter: Reporter, message: str,
+         home_site_id: int | None) -> Feedback:
+    """Freeze the feedback to `reporter` (as `reporter_of` gave it) and record it; the caller queues its emails
+    (`emails.queue_for`)."""
     problem = ready_to_send(case)
     if problem:
         raise FeedbackError(problem)
@@ -104,7 +106,6 @@ def send(case: Case, meeting: Meeting, chair: User, message: str, home_site_id: 
             raise FeedbackError("Choose one of the network's other sites, or none")
         if not home_site_chairs(site):
             raise FeedbackError(f"{site.name} has no chair in Lightbox to tell: choose “No”")
-    reporter = reporter_of(case)
     now = utcnow()
     feedback = Feedback(
         case_id=case.id, meeting_id=meeting.id, recipient_id=reporter.user.id if reporter.user else None,

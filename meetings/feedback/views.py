@@ -44,7 +44,7 @@ def meeting_feedback(meeting_id: int):
     sent = service.sent_for(meeting)
     rows = [(case, sent.get(case.id), None if case.id in sent else service.ready_to_send(case)) for case in presented]
     return render_template("feedback/meeting.html", meeting=meeting, rows=rows,
-                           delivery_state={f.id: emails.delivery_state(f) for f in sent.values()})
+                           delivery_state=emails.delivery_states(list(sent.values())))
 
 
 def _send_form(case: Case, **kwargs) -> SendFeedbackForm:
@@ -62,7 +62,7 @@ def send_feedback(meeting_id: int, case_id: int):
         audit.record("feedback.viewed", feedback, via="chair")
         db.session.commit()
         return render_template("feedback/sent.html", meeting=meeting, feedback=feedback,
-                               delivery_state=emails.delivery_state(feedback), form=ConfirmForm())
+                               delivery_state=emails.delivery_states([feedback])[feedback.id], form=ConfirmForm())
     problem = service.ready_to_send(case)
     if problem:
         return render_template("feedback/not_ready.html", meeting=meeting, case=case, problem=problem), 409
@@ -71,7 +71,8 @@ def send_feedback(meeting_id: int, case_id: int):
     form = _send_form(case, data={"home_site_id": suggested.id if suggested else 0})
     if form.validate_on_submit() and "preview" not in request.form:
         try:
-            feedback = service.send(case, meeting, current_user, form.message.data or "", form.home_site_id.data)
+            feedback = service.send(case, meeting, current_user, reporter, form.message.data or "",
+                                    form.home_site_id.data)
             emails.queue_for(feedback)
             db.session.commit()
         except service.FeedbackError as error:
