@@ -181,13 +181,18 @@ def _save_reflection(feedback: Feedback, urls: dict, back: str):
             db.session.commit()
             flash("Your reflection is saved. Only you can see it.", "success")
             return redirect(back + "#your-reflection", code=303)
-        # Shown back, not saved: appraisal evidence must not identify patients, and the writer checks the words.
-        form.reflection.data = scrubbed
-        form.reflection.errors.append("Lightbox took out what looked like patient details (in square brackets), "
-                                      "as appraisal evidence must not identify patients. Check it reads well, then save.")
+        _show_back(form.reflection, scrubbed, ", as appraisal evidence must not identify patients", "save it")
     service.show(feedback, "reflection form")
     db.session.commit()
     return _feedback_page(feedback, urls, form, 422)
+
+
+def _show_back(field, scrubbed: str, why: str, then: str) -> None:
+    """Text that named a patient is shown back scrubbed, not kept: the writer sees what was taken out and
+    keeps it as it now reads."""
+    field.data = scrubbed
+    field.errors.append(f"Lightbox took out what looked like patient details (in square brackets){why}. "
+                        f"Check it reads well, then {then}.")
 
 
 @bp.get("/feedback/<int:feedback_id>/feedback.pdf")
@@ -327,10 +332,7 @@ def new_pat():
         case = db.session.get(Case, form.case_id.data) if form.case_id.data else None
         scrubbed = pats.scrubbed_message(form.message.data, case, current_user)
         if scrubbed != form.message.data.strip():
-            # Shown back, not sent: the sender sees what was taken out and sends it as it now reads.
-            form.message.data = scrubbed
-            form.message.errors.append("Lightbox took out what looked like patient details (in square brackets). "
-                                       "Check the message reads well, then send it.")
+            _show_back(form.message, scrubbed, "", "send it")
             scrubbed_note = True
         else:
             pat = pats.send(current_user, db.session.get(User, form.recipient_id.data), form.reason.data,
