@@ -8,7 +8,7 @@ learning points, frozen when sent. Services flush; views commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -105,13 +105,7 @@ def keep(pat: Pat, kept: bool) -> None:
     audit.record("pat.kept" if kept else "pat.unkept", pat)
 
 
-def kept_dates(user: User) -> list[datetime]:
-    """When the pats the person kept were sent: the years their CPD record offers."""
-    return list(db.session.scalars(select(Pat.sent_at).where(Pat.recipient_id == user.id, Pat.kept)))
-
-
-def kept_in(user: User, start, end) -> list[Pat]:
-    """The pats the person kept for appraisal, received in [start, end): for their CPD record."""
-    return list(db.session.scalars(select(Pat).where(
-        Pat.recipient_id == user.id, Pat.kept, Pat.sent_at >= start, Pat.sent_at < end).order_by(Pat.sent_at)
-        .options(selectinload(Pat.sender))))
+def kept_by(user: User) -> list[Pat]:
+    """The pats the person kept for appraisal, oldest first: for their CPD record, a year at a time."""
+    return list(db.session.scalars(select(Pat).where(Pat.recipient_id == user.id, Pat.kept).order_by(Pat.sent_at)
+                                   .options(selectinload(Pat.sender))))

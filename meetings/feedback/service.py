@@ -179,15 +179,8 @@ def reflect(feedback: Feedback, text: str, minutes: int) -> None:
     audit.record("feedback.reflection_saved", feedback)  # that it was written, never what
 
 
-def reflection_dates(user: User) -> list[datetime]:
-    """When the person's feedback with a reflection was sent: the years their CPD record offers."""
-    return list(db.session.scalars(select(Feedback.sent_at).where(Feedback.recipient_id == user.id,
-                                                                  Feedback.reflection != "")))
-
-
-def reflections_in(user: User, start, end) -> list[Feedback]:
-    """The person's feedback with a reflection, sent in [start, end): for their CPD record."""
+def reflected_on_by(user: User) -> list[Feedback]:
+    """The person's feedback with a reflection, oldest first: for their CPD record, a year at a time."""
     return list(db.session.scalars(select(Feedback).where(
-        Feedback.recipient_id == user.id, Feedback.reflection != "", Feedback.sent_at >= start,
-        Feedback.sent_at < end).order_by(Feedback.sent_at)))
+        Feedback.recipient_id == user.id, Feedback.reflection != "").order_by(Feedback.sent_at)))
 

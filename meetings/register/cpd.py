@@ -68,7 +68,8 @@ def record_of(user: User, year: int | None = None) -> CpdRecord:
     starts = db.session.scalars(select(Meeting.starts_at).join(Attendance, Attendance.meeting_id == Meeting.id).where(
         Attendance.user_id == user.id, Attendance.status == AttendanceStatus.PRESENT))
     local = zone()
-    appraisal = [*feedback.reflection_dates(user), *pats.kept_dates(user)]
+    reflected, kept = feedback.reflected_on_by(user), pats.kept_by(user)
+    appraisal = [item.sent_at for item in [*reflected, *kept]]
     years = sorted({s.astimezone(local).year for s in [*starts, *appraisal]} | {this_year, year}, reverse=True)
     start, end = _year_bounds(year)
     attended = db.session.scalars(
@@ -82,5 +83,5 @@ def record_of(user: User, year: int | None = None) -> CpdRecord:
             attendance=attendance, minutes=minutes, credits=service.credits_for(minutes),
             certificate_ready=service.peek(attendance.meeting).is_closed,
         ))
-    return CpdRecord(year=year, years=years, entries=entries, feedback=feedback.reflections_in(user, start, end),
-                     pats=pats.kept_in(user, start, end))
+    return CpdRecord(year=year, years=years, entries=entries, feedback=[f for f in reflected if start <= f.sent_at < end],
+                     pats=[p for p in kept if start <= p.sent_at < end])
