@@ -507,7 +507,9 @@ def feedback(ctx) -> list[tuple[str, bytes]]:
         receiver.post(f"/pats/{pat_id}/keep", data={"keep": "yes"})
     outputs += [("the recipient's feedback page", receiver.get("/feedback").data),
                 ("the sender's feedback page", sender.get("/feedback").data),
+                ("the recipient's My CPD, with the pats kept", receiver.get("/cpd").data),
                 ("the recipient's CPD record (PDF text)", _pdf_text(receiver.get("/cpd/record.pdf").data))]
+    assert b"A pat on the back" in outputs[-2][1], "My CPD should list the kept pats"
     pats = [m for m in ctx["smtp"].messages if m["Subject"].startswith("A pat on the back")]
     assert len(pats) == 3
     outputs += [(f"a pat's email: {m['Subject']}", _email_text(m)) for m in pats]
