@@ -24,10 +24,10 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Which roles may use each feature's routes; anything not listed is open to every signed-in role.
 ROUTE_ROLES = {
     "admin.": {Role.ADMIN},
-    "actions.index": {Role.ADMIN, Role.CHAIR, Role.RISK},
-    "actions.export": {Role.ADMIN, Role.CHAIR, Role.RISK},
-    "cases.triage": {Role.ADMIN, Role.CHAIR},
-    "schedule.new_": {Role.ADMIN, Role.CHAIR},
+    "actions.index": {Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR, Role.RISK},
+    "actions.export": {Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR, Role.RISK},
+    "cases.triage": {Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR},
+    "schedule.new_": {Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR},
 }
 
 

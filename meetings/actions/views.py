@@ -84,7 +84,7 @@ def _rows_context() -> dict:
 
 
 @bp.get("/actions/")
-@role_required(Role.RISK, Role.CHAIR, Role.ADMIN)
+@role_required(Role.RISK, Role.CHAIR, Role.REGIONAL_CHAIR, Role.ADMIN)
 def index():
     filters = service.Filters.from_args(request.args)
     page = service.register_page(current_user, filters, today_local(), page=request.args.get("page", 1, type=int))
@@ -110,7 +110,7 @@ def _filter_options(filters: service.Filters) -> dict[str, list[tuple[int, str]]
 
 
 @bp.get("/actions/export.csv")
-@role_required(Role.RISK, Role.CHAIR, Role.ADMIN)
+@role_required(Role.RISK, Role.CHAIR, Role.REGIONAL_CHAIR, Role.ADMIN)
 def export():
     today = today_local()
     filters = service.Filters.from_args(request.args)

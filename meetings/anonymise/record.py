@@ -35,6 +35,8 @@ class Known:
     examination_date: date | None = None
     # Anyone else the case names who must not be recognised: the submitter, say.
     other_names: tuple[str, ...] = ()
+    # For a regional case, every site of the network as (name, code): no site may be recognisable there.
+    network_sites: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> Known:
@@ -56,7 +58,10 @@ class Known:
                     raise ValueError(f'"{key}" must be a date written YYYY-MM-DD') from None
             elif key == "other_names" and isinstance(value, list) and all(isinstance(v, str) for v in value):
                 values[key] = tuple(value)
-            elif isinstance(value, str) and key != "other_names":
+            elif key == "network_sites" and isinstance(value, list) and all(
+                    isinstance(v, list) and len(v) == 2 and all(isinstance(p, str) for p in v) for v in value):
+                values[key] = tuple(tuple(v) for v in value)
+            elif isinstance(value, str) and key not in ("other_names", "network_sites"):
                 values[key] = value
             else:
                 raise ValueError(f'"{key}" must be a string')
@@ -170,9 +175,13 @@ def patterns_for(known: Known) -> RecordPatterns:
              if (code := _code(value))]
     own_dates = frozenset(d for d in (known.date_of_birth, known.examination_date) if d)
     codes += [("date", form) for day in own_dates for form in _date_forms(day)]
-    site_names = (_fold(" ".join(known.site_name.split())),) if known.site_name.strip() else ()
-    return RecordPatterns(tuple(names), tuple(codes), site_names, _site_words(known.site_name, known.site_code),
-                          own_dates, _initials_of(known.patient_name))
+    sites = [(known.site_name, known.site_code), *known.network_sites]
+    site_names = tuple(dict.fromkeys(_fold(" ".join(name.split())) for name, _ in sites if name.strip()))
+    site_words = {}
+    for name, code in sites:
+        site_words |= _site_words(name, code)
+    return RecordPatterns(tuple(names), tuple(codes), site_names, site_words, own_dates,
+                          _initials_of(known.patient_name))
 
 
 def _initials_of(name: str) -> frozenset[tuple[str, bool]]:

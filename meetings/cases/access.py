@@ -5,7 +5,7 @@ from flask import abort
 from flask_login import current_user
 
 from meetings.extensions import db
-from meetings.models import Case, Meeting, Role, User
+from meetings.models import Case, Meeting, MeetingScope, Role, User
 
 
 def chairs_site(user: User, site_id: int | None) -> bool:
@@ -13,25 +13,37 @@ def chairs_site(user: User, site_id: int | None) -> bool:
     return user.has_role(Role.CHAIR) and site_id is not None and user.home_site_id == site_id
 
 
-def can_see_case(user: User, case: Case) -> bool:
-    """The submitter, the chairs of the case's site and of its meeting, and admins.
+def chairs_region(user: User) -> bool:
+    """A regional chair triages the cases forwarded to the network and runs its regional meetings."""
+    return user.has_role(Role.REGIONAL_CHAIR)
 
-    The same people may see the case's identifiers; every such view is audited by the caller.
+
+def can_see_case(user: User, case: Case) -> bool:
+    """The submitter, the chairs who triage the case, the chair of its meeting, and admins.
+
+    The same people may see the case's identifiers; every such view is audited by the caller. (A regional
+    case has none: they stay with the local case it was forwarded from.)
     """
-    if user.has_role(Role.ADMIN) or case.submitter_id == user.id:
-        return True
-    if chairs_site(user, case.site_id):
+    if user.has_role(Role.ADMIN) or case.submitter_id == user.id or can_triage(user, case):
         return True
     return case.meeting is not None and case.meeting.chair_id == user.id
 
 
 def can_triage(user: User, case: Case) -> bool:
-    return user.has_role(Role.ADMIN) or chairs_site(user, case.site_id)
+    """A local case's site chairs, or for a regional case the regional chairs; and admins."""
+    if user.has_role(Role.ADMIN):
+        return True
+    return chairs_region(user) if case.is_regional else chairs_site(user, case.site_id)
 
 
 def can_run(user: User, meeting: Meeting) -> bool:
-    """The meeting's own chair, the chairs of its site, and admins manage its queue."""
-    return user.has_role(Role.ADMIN) or meeting.chair_id == user.id or chairs_site(user, meeting.site_id)
+    """The meeting's own chair, the chairs of its site (the regional chairs for a regional meeting), and
+    admins manage its queue."""
+    if user.has_role(Role.ADMIN) or meeting.chair_id == user.id:
+        return True
+    if meeting.scope == MeetingScope.REGIONAL:
+        return chairs_region(user)
+    return chairs_site(user, meeting.site_id)
 
 
 def can_take_notes(user: User, meeting: Meeting) -> bool:

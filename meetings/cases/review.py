@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 
 from flask import url_for
+from sqlalchemy import select
 
 from meetings import audit
 from meetings.anonymise import case as anonymised
@@ -18,7 +19,7 @@ from meetings.anonymise.images import Box, anonymise_image
 from meetings.anonymise.text import Choices, Known, Scrubbed, scrub, scrub_against
 from meetings.cases import service
 from meetings.extensions import db
-from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, Meeting, User, utcnow
+from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, Meeting, Site, User, utcnow
 from meetings.models.base import LabelledEnum
 
 MAX_BOXES = 50
@@ -44,12 +45,18 @@ def identifiers_of(case: Case) -> CaseIdentifiers:
 
 
 def known_for(case: Case) -> Known:
-    ids = identifiers_of(case)
+    """What scrubbing must take out of the case's texts. A regional case holds no identifiers of its own:
+    its local case's are used, with the name of every site in the network, as no site may be recognised."""
+    source = case.forwarded_from if case.is_regional else case
+    ids = identifiers_of(source)
+    submitters = tuple(dict.fromkeys((case.submitter.name, source.submitter.name)))
+    network = tuple(db.session.execute(select(Site.name, Site.code).order_by(Site.id)).tuples()) \
+        if case.is_regional else ()
     return Known(
         patient_name=ids.patient_name, nhs_number=ids.nhs_number, hospital_number=ids.hospital_number,
         date_of_birth=ids.date_of_birth, accession_number=ids.accession_number, reporter_name=ids.reporter_name,
         referrer_name=ids.referrer_name, site_name=case.site.name, site_code=case.site.code,
-        examination_date=ids.examination_date, other_names=(case.submitter.name,),
+        examination_date=ids.examination_date, other_names=submitters, network_sites=network,
     )
 
 

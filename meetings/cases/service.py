@@ -5,13 +5,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 
 from meetings import audit, mail
 from meetings.cases.images import CheckedImage
 from meetings.extensions import db
 from meetings.models import (
-    Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus, Meeting, MeetingStatus, Role, User, utcnow,
+    Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus, Meeting, MeetingScope, MeetingStatus, Role, User, utcnow,
 )
 from meetings.nhs_number import digits_only
 from meetings.web import plural
@@ -148,19 +148,29 @@ def load_identifiers(case: Case, viewer: User) -> CaseIdentifiers:
 # --- triage -------------------------------------------------------------------------------------
 
 def incoming_cases(chair: User) -> list[Case]:
-    """Cases waiting for a decision, or accepted and not yet in a meeting, at the chair's site."""
+    """Cases waiting for a decision, or accepted and not yet in a meeting: the chair's site's, and for a
+    regional chair the network's forwarded cases (admins: every one)."""
     query = select(Case).where(Case.status.in_(OPEN_FOR_TRIAGE)).order_by(Case.created_at)
     if not chair.has_role(Role.ADMIN):
-        query = query.where(Case.site_id == chair.home_site_id)
+        mine = []
+        if chair.has_role(Role.CHAIR):
+            mine.append(and_(Case.site_id == chair.home_site_id, Case.forwarded_from_id.is_(None)))
+        if chair.has_role(Role.REGIONAL_CHAIR):
+            mine.append(Case.forwarded_from_id.is_not(None))
+        query = query.where(or_(false(), *mine))
     return list(db.session.scalars(query))
 
 
 def upcoming_meetings_for(case: Case) -> list[Meeting]:
-    """Meetings a case could join: scheduled or live meetings of its site, soonest first."""
+    """Meetings a case could join, soonest first: its site's local meetings, or for a regional case the
+    network's regional meetings. A local case reaches a regional meeting only by being forwarded, as an
+    anonymised copy without identifiers."""
+    place = (Meeting.scope == MeetingScope.REGIONAL if case.is_regional
+             else and_(Meeting.scope == MeetingScope.LOCAL, Meeting.site_id == case.site_id))
     query = (
         select(Meeting)
         .where(Meeting.status.in_([MeetingStatus.SCHEDULED, MeetingStatus.LIVE]), Meeting.ends_at >= utcnow())
-        .where(or_(Meeting.site_id == case.site_id, Meeting.site_id.is_(None)))
+        .where(place)
         .order_by(Meeting.starts_at)
     )
     return list(db.session.scalars(query))

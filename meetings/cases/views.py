@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from meetings.cases import access, review, service
+from meetings.cases import access, forwarding, review, service
 from meetings.cases.forms import AcceptForm, AllowanceForm, CaseForm, NoticeForm, TriageNoteForm
 from meetings.cases.images import ImageRejected, check_upload
 from meetings.extensions import db
@@ -144,14 +144,34 @@ def mine():
 
 @bp.get("/cases/<int:case_id>")
 @login_required
-def detail(case_id: int):
+def detail(case_id: int, status: int = 200):
     case = access.case_or_404(case_id)
-    identifiers = service.load_identifiers(case, current_user)
+    # A regional case holds no identifiers (they stay with its local case), so there is no view to record.
+    identifiers = None if case.is_regional else service.load_identifiers(case, current_user)
     db.session.commit()
     can_review = access.can_review(current_user, case)
+    can_forward = forwarding.can_forward(current_user, case)
     return render_template("cases/detail.html", case=case, identifiers=identifiers,
                            can_triage=access.can_triage(current_user, case), can_review=can_review,
-                           review_state=review.state_of(case) if can_review else None)
+                           review_state=review.state_of(case) if can_review else None, can_forward=can_forward,
+                           forward_refusal=forwarding.refusal(case) if can_forward else None), status
+
+
+@bp.post("/cases/<int:case_id>/forward")
+@login_required
+def forward(case_id: int):
+    """One step from a local meeting to the regional queue: an anonymised copy, with its learning points."""
+    case = access.case_or_404(case_id, forwarding.can_forward)
+    try:
+        forwarding.forward(case, current_user)
+    except service.CaseRuleError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return detail(case_id, status=409)
+    db.session.commit()
+    flash("Forwarded to the regional queue. The regional chair sees it anonymised, without its site, with "
+          "your meeting's learning points.", "success")
+    return redirect(url_for("cases.detail", case_id=case.id), code=303)
 
 
 @bp.get("/cases/<int:case_id>/images/<int:image_id>")
@@ -183,7 +203,7 @@ def pending_image(token: str, image_id: int):
 # --- triage -------------------------------------------------------------------------------------
 
 @bp.get("/cases/triage")
-@role_required(Role.CHAIR, Role.ADMIN)
+@role_required(Role.CHAIR, Role.REGIONAL_CHAIR, Role.ADMIN)
 def triage():
     cases = service.incoming_cases(current_user)
     return render_template("cases/triage.html", cases=cases, forms_for=_triage_forms)
@@ -232,7 +252,7 @@ def _triage_action(case: Case, form_name: str, form, apply):
 
 
 @bp.post("/cases/<int:case_id>/accept")
-@role_required(Role.CHAIR, Role.ADMIN)
+@role_required(Role.CHAIR, Role.REGIONAL_CHAIR, Role.ADMIN)
 def accept(case_id: int):
     case = access.case_or_404(case_id, access.can_triage)
     form = _accept_form(case)
@@ -245,14 +265,14 @@ def accept(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/decline")
-@role_required(Role.CHAIR, Role.ADMIN)
+@role_required(Role.CHAIR, Role.REGIONAL_CHAIR, Role.ADMIN)
 def decline(case_id: int):
     return _triage_action(access.case_or_404(case_id, access.can_triage), "decline", TriageNoteForm(prefix=f"d{case_id}"),
                           lambda case, form: service.decline(case, form.note.data))
 
 
 @bp.post("/cases/<int:case_id>/more-info")
-@role_required(Role.CHAIR, Role.ADMIN)
+@role_required(Role.CHAIR, Role.REGIONAL_CHAIR, Role.ADMIN)
 def more_info(case_id: int):
     return _triage_action(access.case_or_404(case_id, access.can_triage), "more_info", TriageNoteForm(prefix=f"m{case_id}"),
                           lambda case, form: service.ask_for_more_info(case, form.note.data))

@@ -52,6 +52,9 @@ class Action(Base):
     owner_name: Mapped[str] = mapped_column(String(200), default="")
     owner_email: Mapped[str] = mapped_column(String(254), default="")
     all_sites: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A site's own copy of a network action agreed at a regional meeting: that site's risk staff close it,
+    # and the network action shows how many sites have.
+    network_action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
     due_on: Mapped[date] = mapped_column(Date, index=True)
     priority: Mapped[str] = mapped_column(String(8), default=ActionPriority.MEDIUM)
     status: Mapped[str] = mapped_column(String(16), default=ActionStatus.OPEN, index=True)
@@ -67,6 +70,8 @@ class Action(Base):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
     case: Mapped[Case | None] = relationship()
     sites: Mapped[list[Site]] = relationship(secondary="action_site", lazy="selectin", order_by=Site.name)
+    network_action: Mapped[Action | None] = relationship(remote_side=[id], back_populates="site_copies")
+    site_copies: Mapped[list[Action]] = relationship(back_populates="network_action", order_by="Action.id")
     history: Mapped[list[ActionEvent]] = relationship(
         back_populates="action", order_by="ActionEvent.id", cascade="all", passive_deletes=True,
     )

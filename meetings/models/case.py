@@ -130,6 +130,9 @@ class Case(Base):
     submitter_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"), index=True)
+    # A regional case: the anonymised copy of a local case its chair forwarded to the network's queue.
+    # `site_id` stays the origin's, for scoping and counting; no regional output shows it.
+    forwarded_from_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), unique=True)
     queue_position: Mapped[int | None]
     allowance_minutes: Mapped[int] = mapped_column(default=10)
     kind: Mapped[str] = mapped_column(String(24))
@@ -168,6 +171,12 @@ class Case(Base):
         back_populates="case", cascade="all, delete-orphan", order_by="CaseImage.position", lazy="selectin"
     )
     review: Mapped[CaseReview | None] = relationship(back_populates="case", cascade="all, delete-orphan")
+    forwarded_from: Mapped[Case | None] = relationship(remote_side=[id], back_populates="forwarded_as")
+    forwarded_as: Mapped[Case | None] = relationship(back_populates="forwarded_from", uselist=False)
+
+    @property
+    def is_regional(self) -> bool:
+        return self.forwarded_from_id is not None
 
     @property
     def short_title(self) -> str:

@@ -17,6 +17,8 @@ from meetings.models.site import Site
 class Role(StrEnum):
     ADMIN = "admin"
     CHAIR = "chair"
+    # Triages the cases local chairs forward to the network and runs its regional meetings.
+    REGIONAL_CHAIR = "regional_chair"
     RISK = "risk"
     MEMBER = "member"
 
@@ -28,6 +30,7 @@ class Role(StrEnum):
 ROLE_LABELS = {
     Role.ADMIN: "Admin",
     Role.CHAIR: "Chair",
+    Role.REGIONAL_CHAIR: "Regional chair",
     Role.RISK: "Risk and governance",
     Role.MEMBER: "Member",
 }

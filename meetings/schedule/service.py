@@ -19,7 +19,7 @@ from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 
 from meetings import audit
 from meetings.cases import service as cases
-from meetings.cases.access import chairs_site
+from meetings.cases.access import chairs_region, chairs_site
 from meetings.extensions import db
 from meetings.web import local_time, zone
 from meetings.models import (
@@ -40,15 +40,15 @@ class ScheduleError(ValueError):
 
 
 def can_schedule(user: User) -> bool:
-    return user.has_role(Role.ADMIN, Role.CHAIR)
+    return user.has_role(Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR)
 
 
 def can_schedule_at(user: User, scope: str, site: Site | None) -> bool:
-    """Chairs schedule their own site's meetings and regional ones; admins any site's."""
+    """Chairs schedule their own site's meetings, regional chairs the network's; admins any."""
     if user.has_role(Role.ADMIN):
         return True
     if scope == MeetingScope.REGIONAL:
-        return user.has_role(Role.CHAIR)
+        return chairs_region(user)
     return site is not None and chairs_site(user, site.id)
 
 
