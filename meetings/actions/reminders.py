@@ -54,7 +54,7 @@ def owners_due(today: date) -> dict[str, list[Action]]:
         select(Action).outerjoin(User, Action.owner_id == User.id)
         .where(Action.status.in_(OPEN_STATUSES), Action.due_on <= today + timedelta(days=DUE_SOON_DAYS),
                (User.id.is_(None) & (Action.owner_email != "")) | User.active)
-        .options(service.ROW_LOADS).order_by(Action.due_on, Action.id))
+        .options(*service.ROW_LOADS).order_by(Action.due_on, Action.id))
     by_owner: dict[str, list[Action]] = defaultdict(list)
     for action in actions:
         by_owner[action.owner_address.lower()].append(action)
@@ -77,7 +77,7 @@ def digest_of(site: Site, today: date) -> Digest:
                                                      Action.closed_at < next_month)),
         due_soon=count(open_here.where(Action.due_on >= today,
                                        Action.due_on <= today + timedelta(days=DUE_SOON_DAYS))),
-        oldest_overdue=list(db.session.scalars(overdue.options(service.ROW_LOADS).order_by(Action.due_on, Action.id)
+        oldest_overdue=list(db.session.scalars(overdue.options(*service.ROW_LOADS).order_by(Action.due_on, Action.id)
                                                .limit(DIGEST_OVERDUE_LISTED))),
     )
 

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, case, func, or_, select, true
-from sqlalchemy.orm import joinedload, lazyload, load_only
+from sqlalchemy import Select, and_, case, func, or_, select, true
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from meetings.anonymise import record
@@ -19,13 +19,16 @@ from meetings.cases import access, review
 from meetings.extensions import db
 from meetings.models import (
     CLOSED_STATUSES, OPEN_STATUSES, Action, ActionEvent, ActionPriority, ActionSite, ActionStatus, Case, Meeting,
-    Modality, Role, Site, User, utcnow,
+    MeetingScope, Modality, Role, Site, User, utcnow,
 )
 from meetings.web import external_url, format_datetime
 
 PAGE_SIZE = 50
 # What a listed action shows of its case (number, modality, approved region), loaded with it; not its images.
-ROW_LOADS = joinedload(Action.case).options(joinedload(Case.review), lazyload(Case.images))
+ROW_LOADS = (joinedload(Action.case).options(joinedload(Case.review), lazyload(Case.images)),
+             # A network action's row says how many sites are done: only its copies' statuses are needed.
+             selectinload(Action.site_copies).options(
+                 load_only(Action.id, Action.status, Action.network_action_id), lazyload("*")))
 
 # Where each status may move, and what a person must say to move it there.
 TRANSITIONS = {
@@ -78,10 +81,15 @@ class ActionConflict(Exception):
 
 def visible_to(user: User):
     """Which actions a person sees: those of meetings they see, those that apply to their site or the whole
-    network, and their own."""
+    network, and their own. A site's copy of a network action is its site's business (and the regional
+    chairs'), not every other site's."""
     if user.has_role(Role.ADMIN):
         return true()
-    return or_(Meeting.visible_to(user), applies_to(user.home_site_id), owned_by(user))
+    seen = [and_(Meeting.visible_to(user), Action.network_action_id.is_(None)), applies_to(user.home_site_id),
+            owned_by(user)]
+    if access.chairs_region(user):
+        seen.append(Meeting.scope == MeetingScope.REGIONAL)
+    return or_(*seen)
 
 
 def owned_by(user: User):
@@ -98,9 +106,10 @@ def can_see(user: User, action: Action) -> bool:
 
 
 def applies_to_site_of(user: User, action: Action) -> bool:
-    """Whether the action is for the person's home site: held there, for it, or for every site."""
+    """Whether the action is for the person's home site: held there, for it, or for every site (a network
+    action with per-site copies is for each site through its copy)."""
     site_id = user.home_site_id
-    return site_id is not None and (action.all_sites or action.meeting.site_id == site_id
+    return site_id is not None and ((action.all_sites and not action.per_site) or action.meeting.site_id == site_id
                                     or any(site.id == site_id for site in action.sites))
 
 
@@ -119,7 +128,9 @@ def can_update(user: User, action: Action) -> bool:
 
 def allowed_moves(user: User, action: Action) -> tuple[ActionStatus, ...]:
     """Where this person may move the action now: an owner starts and finishes it; cancelling and
-    reopening are for those who govern it."""
+    reopening are for those who govern it. A network action follows its sites' copies, so nobody moves it."""
+    if action.per_site:
+        return ()
     moves = TRANSITIONS[ActionStatus(action.status)]
     if can_govern(user, action):
         return moves
@@ -162,23 +173,86 @@ def names_a_patient(text: str, meeting: Meeting, case: Case | None) -> bool:
 
 
 def capture(meeting: Meeting, new: NewAction, by: User) -> Action:
-    """Record an action agreed in the meeting, with the start of its history."""
+    """Record an action agreed in the meeting, with the start of its history. A regional meeting's action
+    is for every site, and each active site gets its own copy to close."""
+    regional = meeting.scope == MeetingScope.REGIONAL
+    all_sites = new.all_sites or regional
     action = Action(
         meeting=meeting, case=new.case, description=review.meeting_text(new.description.strip(), meeting, new.case),
         owner=new.owner, owner_name="" if new.owner else new.owner_name.strip(),
         owner_email="" if new.owner else new.owner_email.strip(), due_on=new.due_on, priority=new.priority,
-        all_sites=new.all_sites, sites=[] if new.all_sites else new.sites, created_by_id=by.id,
+        all_sites=all_sites, per_site=regional, sites=[] if all_sites else new.sites, created_by_id=by.id,
     )
     db.session.add(action)
     action.history.append(ActionEvent(by_id=by.id, by_name=by.name, to_status=ActionStatus.OPEN,
                                       note=f"Agreed at {meeting.title}"))
+    if regional:
+        for site in db.session.scalars(select(Site).where(Site.active).order_by(Site.name)):
+            copy = Action(meeting=meeting, case=new.case, description=action.description, due_on=new.due_on,
+                          priority=new.priority, sites=[site], network_action=action, created_by_id=by.id)
+            copy.history.append(ActionEvent(by_id=by.id, by_name=by.name, to_status=ActionStatus.OPEN,
+                                            note=f"Agreed at {meeting.title} for every site: {site.name}'s copy"))
+            db.session.add(copy)
     db.session.flush()
     return action
 
 
 def meeting_actions(meeting: Meeting) -> list[Action]:
-    return list(db.session.scalars(select(Action).where(Action.meeting_id == meeting.id)
-                                   .options(ROW_LOADS).order_by(Action.id)))
+    """The actions agreed at the meeting, not the sites' copies of its network actions."""
+    return list(db.session.scalars(select(Action).where(Action.meeting_id == meeting.id,
+                                                        Action.network_action_id.is_(None))
+                                   .options(*ROW_LOADS).order_by(Action.id)))
+
+
+@dataclass(frozen=True)
+class SiteProgress:
+    """How far the sites have got with a network action: "6 of 9 sites done"."""
+
+    done: int
+    cancelled: int
+    sites: int
+
+    @property
+    def label(self) -> str:
+        needed = self.sites - self.cancelled
+        text = f"{self.done} of {needed} site{'' if needed == 1 else 's'} done"
+        if self.cancelled:
+            text += f" ({self.cancelled} found it did not apply)" if self.cancelled > 1 else \
+                " (1 found it did not apply)"
+        return text
+
+
+def progress_of(action: Action) -> SiteProgress | None:
+    """A network action's progress across its sites' copies; None for any other action."""
+    if not action.per_site:
+        return None
+    statuses = [copy.status for copy in action.site_copies]
+    return SiteProgress(done=statuses.count(ActionStatus.DONE), cancelled=statuses.count(ActionStatus.CANCELLED),
+                        sites=len(statuses))
+
+
+def _follow_copies(network: Action, by: User) -> None:
+    """Bring a network action's status in line with its sites' copies once one of them moved.
+
+    The network row is locked and read afresh first: two sites closing their copies at the same moment
+    must both be counted, not refused as a conflict on the network action.
+    """
+    db.session.execute(select(Action.id).where(Action.id == network.id).with_for_update())
+    db.session.refresh(network)
+    statuses = {ActionStatus(copy.status) for copy in network.site_copies}
+    if statuses and statuses <= set(CLOSED_STATUSES):
+        target = ActionStatus.DONE if ActionStatus.DONE in statuses else ActionStatus.CANCELLED
+    elif statuses - {ActionStatus.OPEN}:
+        target = ActionStatus.IN_PROGRESS
+    else:
+        target = ActionStatus.OPEN
+    if target == network.status:
+        return
+    network.history.append(ActionEvent(by_id=by.id, by_name=by.name, from_status=network.status, to_status=target,
+                                       note=progress_of(network).label))
+    network.status = target
+    network.closed_at = utcnow() if target in CLOSED_STATUSES else None
+    network.closing_note = progress_of(network).label if target in CLOSED_STATUSES else ""
 
 
 # --- status changes -----------------------------------------------------------------------------
@@ -192,6 +266,8 @@ def change_status(action: Action, to: str, note: str, by: User, seen_version: in
     action_id = action.id
     if seen_version != action.version:
         raise ActionConflict(action_id)
+    if action.per_site:
+        raise ActionRuleError("A network action closes itself when every site has closed its own copy", "to")
     try:
         target = ActionStatus(to)
     except ValueError:
@@ -215,6 +291,9 @@ def change_status(action: Action, to: str, note: str, by: User, seen_version: in
         action.closed_at, action.closing_note = None, ""
     try:
         db.session.flush()
+        if action.network_action is not None:
+            _follow_copies(action.network_action, by)
+            db.session.flush()
     except StaleDataError:
         # Another request moved it between our read and our write: its UPDATE ... WHERE version = n won.
         raise ActionConflict(action_id) from None
@@ -273,15 +352,21 @@ def _status_clause(status: str):
 
 
 def applies_to(site_id: int | None):
-    """Actions for this site or for every site. An uncorrelated IN, not EXISTS: PostgreSQL plans it as one
-    lookup instead of a scan it then thinks worth compiling."""
-    return or_(Action.all_sites, Action.id.in_(select(ActionSite.action_id).where(ActionSite.site_id == site_id)))
+    """Actions for this site or for every site; for a network action with per-site copies, the site's copy.
+    An uncorrelated IN, not EXISTS: PostgreSQL plans it as one lookup instead of a scan it then thinks worth
+    compiling."""
+    return or_(and_(Action.all_sites, Action.per_site.is_(False)),
+               Action.id.in_(select(ActionSite.action_id).where(ActionSite.site_id == site_id)))
 
 
 def register_query(user: User, filters: Filters, today: date) -> Select:
     """The actions a person sees, narrowed and sorted as asked; callers load what their rows show
     (ROW_LOADS), so the query count stays fixed however many rows."""
     query = select(Action).join(Action.meeting).where(visible_to(user), _status_clause(filters.status))
+    if not (user.has_role(Role.ADMIN) or access.chairs_region(user)):
+        # Risk staff work from their site's copy, which shows the network's progress; the network action
+        # itself is the regional chairs' to follow.
+        query = query.where(Action.per_site.is_(False))
     if filters.site_id is not None:
         query = query.where(applies_to(filters.site_id))
     if filters.owner_id is not None:
@@ -306,14 +391,14 @@ def register_page(user: User, filters: Filters, today: date, page: int = 1):
     query = register_query(user, filters, today)
     ids = db.paginate(query.with_only_columns(Action.id), page=page, per_page=PAGE_SIZE, error_out=False)
     loaded = {action.id: action for action in db.session.scalars(
-        select(Action).where(Action.id.in_(ids.items)).options(ROW_LOADS))}
+        select(Action).where(Action.id.in_(ids.items)).options(*ROW_LOADS))}
     ids.items = [loaded[action_id] for action_id in ids.items if action_id in loaded]
     return ids
 
 
 def my_actions(user: User, everything: bool = False) -> list[Action]:
     """A person's own actions: open ones soonest due first, then (when asked) those closed, latest first."""
-    query = (select(Action).where(owned_by(user)).options(ROW_LOADS)
+    query = (select(Action).where(owned_by(user)).options(*ROW_LOADS)
              .order_by(Action.status.in_(CLOSED_STATUSES), Action.due_on, Action.id))
     if not everything:
         query = query.where(Action.status.in_(OPEN_STATUSES))
@@ -368,7 +453,7 @@ def source_label(action: Action) -> str:
 
 def csv_rows(query: Select, today: date) -> Iterator[tuple]:
     """The register's rows for a spreadsheet, read from the database in batches as they are sent."""
-    for action in db.session.scalars(query.options(ROW_LOADS).execution_options(yield_per=500)):
+    for action in db.session.scalars(query.options(*ROW_LOADS).execution_options(yield_per=500)):
         yield (action.reference, action.description, action.status_label, action.priority_label,
                action.owner_display, action.owner_address, action.sites_label, action.due_on.isoformat(),
                "yes" if action.is_overdue(today) else "", action.meeting.title,

@@ -79,7 +79,7 @@ def _captured(meeting: Meeting, form: ActionForm | None, action: Action | None, 
 
 def _rows_context() -> dict:
     """What every list of actions, and an action's page, needs to show and move an action."""
-    return {"today": today_local(), "source": service.source_label,
+    return {"today": today_local(), "source": service.source_label, "progress": service.progress_of,
             "moves": lambda action: service.allowed_moves(current_user, action)}
 
 
@@ -148,6 +148,8 @@ def _detail_context(action: Action, **extra) -> dict:
         "action": action, "shown": shown,
         "can_see_case": action.case is not None and access.can_review(current_user, action.case),
         "can_see_meeting": access.can_see_register(current_user, action.meeting),
+        # Which site has done what is for those who follow the network action, not for every site to compare.
+        "site_copies": action.site_copies if action.per_site and service.can_govern(current_user, action) else [],
     } | extra
 
 

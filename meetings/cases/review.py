@@ -50,7 +50,7 @@ def known_for(case: Case) -> Known:
     source = case.forwarded_from if case.is_regional else case
     ids = identifiers_of(source)
     submitters = tuple(dict.fromkeys((case.submitter.name, source.submitter.name)))
-    network = tuple(db.session.execute(select(Site.name, Site.code).order_by(Site.id)).tuples()) \
+    network = tuple((name, code) for name, code in db.session.execute(select(Site.name, Site.code).order_by(Site.id))) \
         if case.is_regional else ()
     return Known(
         patient_name=ids.patient_name, nhs_number=ids.nhs_number, hospital_number=ids.hospital_number,

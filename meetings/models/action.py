@@ -52,8 +52,10 @@ class Action(Base):
     owner_name: Mapped[str] = mapped_column(String(200), default="")
     owner_email: Mapped[str] = mapped_column(String(254), default="")
     all_sites: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # A site's own copy of a network action agreed at a regional meeting: that site's risk staff close it,
-    # and the network action shows how many sites have.
+    # A network action agreed at a regional meeting: every site gets its own copy, which that site's risk
+    # staff close; the network action follows its copies ("6 of 9 sites done") and is never moved by hand.
+    per_site: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # On a site's copy, the network action it is a copy of.
     network_action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
     due_on: Mapped[date] = mapped_column(Date, index=True)
     priority: Mapped[str] = mapped_column(String(8), default=ActionPriority.MEDIUM)
@@ -84,7 +86,11 @@ class Action(Base):
 
     @property
     def owner_display(self) -> str:
-        return self.owner.name if self.owner else self.owner_name
+        if self.owner:
+            return self.owner.name
+        if not self.owner_name and self.network_action_id is not None and self.sites:
+            return f"{self.sites[0].name} risk staff"
+        return self.owner_name
 
     @property
     def owner_address(self) -> str:
@@ -93,6 +99,10 @@ class Action(Base):
 
     @property
     def sites_label(self) -> str:
+        if self.per_site:
+            return "Every site in the network, each closing its own copy"
+        if self.network_action_id is not None:
+            return f"{', '.join(site.name for site in self.sites)} (its copy of A{self.network_action_id})"
         return "All sites in the network" if self.all_sites else ", ".join(site.name for site in self.sites)
 
     @property
