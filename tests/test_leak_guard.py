@@ -27,6 +27,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlalchemy import select
 
 from meetings.extensions import db
+from meetings.live.service import note_digest
 from meetings.models import Action, Attendance, Case, LiveState, Pat, Poll, Role, User
 from meetings.nhs_number import synthetic
 from tests.conftest import approve_for_room, signed_in
@@ -53,12 +54,15 @@ CANARIES = [
 ]
 # A local meeting's own pages may say where it is held; its cases may not say where they came from.
 SITE_CANARIES = {"Wendlebury", "WAH"}
+# Another site of the network, which the case's texts mention: a local meeting may say so, a regional one not.
+NETWORK_SITE = {"name": "Marlstone Priory Infirmary", "code": "MPI"}
 TEXTS = {
     "clinical_question": "Mrs Zephyrine Quillfeather (DOB 17/08/1951, NHS 999 {a} {b}, QF7730019), breathless. "
                          "Daughter Peggy (07700 900461) asks about PE. Lives at 14 Larkspur Close, NG7 2UH.",
     "report_text": "CTPA 13 Feb 2026, accession ACCQF55120, at Wendlebury Abbey Hospital: no PE. "
                    "Reported by Dr Octavius Brambleworth.",
-    "outcome_text": "QUILLFEATHER, Zephyrine re-scanned 13/02/2026 at WAH: 14 mm nodule. Referred by Dr Thistlecombe.",
+    "outcome_text": "QUILLFEATHER, Zephyrine re-scanned 13/02/2026 at WAH: 14 mm nodule. Referred by Dr Thistlecombe. "
+                    "Biopsied at Marlstone Priory Infirmary (MPI).",
     "suggested_learning": "Quillfeather's nodule was on the first scan; Brambleworth and Philippa agree.",
     "discussion_notes": "Octavius (the reporter) was at Wendlebury that day; Cornelius Fenwright submitted it.",
     "learning_points": "Check lung windows, as Dr Brambleworth now does; thanks to Mr Fenwright.",
@@ -516,14 +520,82 @@ def feedback(ctx) -> list[tuple[str, bytes]]:
     return outputs
 
 
+def regional(ctx) -> list[tuple[str, bytes]]:
+    """The planted case forwarded to a regional meeting: nothing of the patient, the reporter or any site (its
+    own, or another the texts mention) in the regional chair's pages, the room, the network action, the
+    certificates or the minutes. The room's notes and the action name them all again."""
+    chair, app, case = ctx["client"], ctx["app"], ctx["case"]
+    elsewhere = make_site(**NETWORK_SITE)
+    lead = make_user(Role.CHAIR, Role.REGIONAL_CHAIR, name="Dr Network Lead", home_site=elsewhere)
+    meeting = make_meeting(chair=lead, title="Regional peer learning meeting", scope="regional", site=None,
+                           days_ahead=0)
+    db.session.get(Case, case.id).status = "presented"
+    ctx["meeting"].status = "ended"
+    db.session.commit()
+    assert chair.post(f"/cases/{case.id}/forward").status_code == 303
+    copy_id = db.session.scalar(select(Case.id).where(Case.forwarded_from_id == case.id))
+    regional_chair = signed_in(app.test_client(), lead)
+    outputs = [("the regional triage page", regional_chair.get("/cases/triage").data),
+               ("the regional case's page", regional_chair.get(f"/cases/{copy_id}").data)]
+    assert regional_chair.post(f"/cases/{copy_id}/accept", data={f"c{copy_id}-meeting_id": meeting.id}).status_code == 303
+    outputs.append(("the regional chair's anonymisation review", regional_chair.get(f"/cases/{copy_id}/review").data))
+    assert approve_for_room(regional_chair, db.session.get(Case, copy_id)).status_code == 303
+    outputs.append(("the regional presentation", regional_chair.get(f"/cases/{copy_id}/presentation").data))
+    copy = db.session.get(Case, copy_id)
+    for image in copy.images:
+        outputs.append((f"regional image {image.position + 1}",
+                        regional_chair.get(f"/cases/{copy_id}/images/{image.id}/anonymised.png").data))
+    regional_chair.get(f"/meetings/{meeting.id}/console")
+    code = db.session.scalar(select(LiveState.join_code).where(LiveState.meeting_id == meeting.id))
+    command = f"/meetings/{meeting.id}/live"
+    regional_chair.post(f"{command}/start")
+    regional_chair.post(f"/meetings/{meeting.id}/register/open")
+    regional_chair.post(f"/meetings/{meeting.id}/register/presence-off")
+    phone = app.test_client()
+    assert phone.post(f"/j/{code}/sign", data={
+        "name": "Dr Network Guest", "email": "network.guest@elsewhere.example.org",
+        "profession": "consultant_radiologist", "professional_body": "GMC", "registration_number": "7000003",
+        "site": "Elsewhere Teleradiology"}).status_code == 303
+    regional_chair.post(f"/meetings/{meeting.id}/cases/{copy_id}/notes/learning_points", data={
+        "learning_points": "As at Wendlebury Abbey Hospital and MPI: check lung windows (Dr Brambleworth agrees).",
+        "base": note_digest("")})
+    for stage in (1, 2, 3, 4):
+        regional_chair.post(f"{command}/stage", data={"stage": stage})
+        outputs += [(f"the regional audience at stage {stage}", phone.get(f"/j/{code}/live?v=0").data),
+                    (f"the regional projector at stage {stage}", regional_chair.get(f"/meetings/{meeting.id}/projector").data)]
+    assert b"check lung windows" in outputs[-1][1], "the room should see the learning points"
+    response = regional_chair.post(f"/meetings/{meeting.id}/actions", headers={"HX-Request": "true"}, data={
+        "action-description": "Every site to audit CTPAs like Mrs Quillfeather's (QF7730019) at Wendlebury and Marlstone",
+        "action-case_id": str(copy_id), "action-owner": str(lead.id), "action-due_on": date.today().isoformat(),
+        "action-priority": "high", "action-sites": ["all"]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    outputs.append(("the regional console's actions", response.data.split(b"Add an action</h3>")[0]))
+    network_action = db.session.scalar(select(Action.id).where(Action.meeting_id == meeting.id,
+                                                               Action.network_action_id.is_(None)))
+    member = signed_in(app.test_client(), ctx["member"])
+    outputs.append(("the network action, for another site's member", member.get(f"/actions/{network_action}").data))
+    regional_chair.post(f"{command}/end")
+    assert regional_chair.post(f"/meetings/{meeting.id}/register/close").status_code == 303
+    number = db.session.scalar(select(Attendance.certificate_number).where(Attendance.meeting_id == meeting.id))
+    outputs += [("the regional certificate (PDF text)", _pdf_text(phone.get(f"/certificates/{number}.pdf").data)),
+                ("the regional minutes page", regional_chair.get(f"/meetings/{meeting.id}/minutes").data),
+                ("the regional minutes (PDF text)", _pdf_text(regional_chair.get(f"/meetings/{meeting.id}/minutes.pdf").data))]
+    assert b"sites represented: 1" in outputs[-1][1]
+    return outputs
+
+
+regional.extra_canaries = ["Marlstone", "MPI"]
+
+
 AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
-                                    attendance_register, actions, minutes, calendar, feedback]
+                                    attendance_register, actions, minutes, calendar, feedback, regional]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)
 def test_no_canary_reaches_an_audience(planted, output):
     canaries = [c for c in CANARIES
                 if not (getattr(output, "names_the_meetings_site", False) and c in SITE_CANARIES)]
+    canaries += getattr(output, "extra_canaries", [])
     for label, data in output(planted):
         text = data.decode("utf-8", "replace")
         squeezed = re.sub(r"\s", "", text)
