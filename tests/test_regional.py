@@ -242,6 +242,10 @@ def test_a_regional_action_gives_every_site_a_copy_and_shows_their_progress(app,
     db.session.commit()
     minutes = _pdf_text(regional.get(f"/meetings/{meeting.id}/minutes.pdf").data)
     assert minutes.count("Add a lung-window check") == 1, "the minutes list the network action once"
+    assert regional.post(f"/meetings/{meeting.id}/minutes/publish").status_code == 303
+    sent_to = {message["To"] for message in smtp_server.messages if message["Subject"].startswith("Minutes")}
+    risk_staff = {network.oakhurst_risk.email, network.riverside_risk.email, network.fenwick_risk.email}
+    assert risk_staff <= sent_to, "a regional meeting's minutes reach every site's risk staff"
 
     assert _close(fen_risk, copies[network.fenwick.id], to="open", note="We start a CT service").status_code == 303
     db.session.expire_all()

@@ -29,6 +29,8 @@ class FeedbackError(ValueError):
 
 def ready_to_send(case: Case) -> str | None:
     """Why this case's feedback cannot go yet, or None when it can."""
+    if case.is_regional:
+        return "A regional case holds no reporter: feedback goes from the local meeting it was forwarded from"
     if case.status != CaseStatus.PRESENTED:
         return "The case has not been presented yet"
     if case.meeting.status != MeetingStatus.ENDED:

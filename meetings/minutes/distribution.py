@@ -17,7 +17,7 @@ from meetings.deliveries import Recipient
 from meetings.extensions import db
 from meetings.minutes.content import MinutesContent, pdf_filename
 from meetings.models import (
-    Case, CaseStatus, Delivery, DeliveryStatus, Meeting, MeetingScope, Minutes, MinutesVersion, Site, User,
+    Delivery, DeliveryStatus, Meeting, MeetingScope, Minutes, MinutesVersion, Site, User,
 )
 from meetings.web import external_url
 
@@ -28,11 +28,10 @@ BULLETIN = "bulletin"
 def involved_sites(content: MinutesContent) -> list[Site]:
     meeting = content.meeting
     ids = {meeting.site_id} if meeting.site_id is not None else set()
-    if meeting.scope == MeetingScope.REGIONAL:
-        ids |= set(db.session.scalars(select(Case.site_id).where(Case.meeting_id == meeting.id,
-                                                                  Case.status == CaseStatus.PRESENTED)))
     agreed = actions.meeting_actions(meeting)
-    everywhere = any(action.all_sites for action in agreed)
+    # A regional meeting's minutes go to every site: sending them to the sites its cases came from would
+    # tell the distribution list where each case began.
+    everywhere = meeting.scope == MeetingScope.REGIONAL or any(action.all_sites for action in agreed)
     ids |= {site.id for action in agreed for site in action.sites}
     query = select(Site).where(Site.active)
     if not everywhere:
