@@ -12,7 +12,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from meetings import nhs_number
-from meetings.cases import review
+from meetings.actions import service as actions
+from meetings.cases import forwarding, review
+from meetings.cases import service as case_queue
 from meetings.cases.images import check_upload
 from meetings.extensions import db
 from meetings.feedback import emails as feedback_emails
@@ -62,7 +64,7 @@ PEOPLE = [
      Profession.REPORTING_RADIOGRAPHER, ProfessionalBody.HCPC, "RA54321"),
     ("trainee@northgate.example.org", "Dr Luca Bianchi", [Role.MEMBER], "NGH",
      Profession.TRAINEE_RADIOLOGIST, ProfessionalBody.GMC, "7034567"),
-    ("chair@riverside.example.org", "Dr Aisha Rahman", [Role.CHAIR, Role.MEMBER], "RCH",
+    ("chair@riverside.example.org", "Dr Aisha Rahman", [Role.CHAIR, Role.REGIONAL_CHAIR, Role.MEMBER], "RCH",
      Profession.CONSULTANT_RADIOLOGIST, ProfessionalBody.GMC, "7045678"),
     ("risk@riverside.example.org", "Gareth Lloyd", [Role.RISK], "RCH",
      Profession.OTHER, ProfessionalBody.NONE, None),
@@ -75,6 +77,7 @@ DEMO_SIGN_INS = [
     ("chair@northgate.example.org", "chair"),
     ("risk@northgate.example.org", "risk"),
     ("member@northgate.example.org", "member"),
+    ("chair@riverside.example.org", "regional chair"),
 ]
 
 MEETINGS = [
@@ -390,6 +393,49 @@ def _series(sites, people) -> None:
         online_url="https://meet.example.org/ngh-real", reminder_minutes=30, listed=True)
 
 
+REGIONAL_MEETINGS = [
+    # title, days from today, status
+    ("North Coast regional peer learning meeting", -42, MeetingStatus.ENDED),
+    ("North Coast regional peer learning meeting, winter", 21, MeetingStatus.SCHEDULED),
+]
+NETWORK_ACTION = "Add a 'compare with prior imaging' prompt to every CT reporting template in the network"
+
+
+def _regional(people, cases) -> None:
+    """The network's meetings, chaired by Riverside's chair as regional chair: an ended one whose network
+    action each site is working through, and the next one, with a case Northgate forwarded after presenting
+    it, already accepted and reviewed."""
+    lead = people["chair@riverside.example.org"]
+    meetings = []
+    for title, days, status in REGIONAL_MEETINGS:
+        meeting = _one(Meeting, title=title)
+        if meeting is None:
+            day = _tuesday_of_week(date.today() + timedelta(days=days))
+            meeting = Meeting(title=title, scope=MeetingScope.REGIONAL, site=None, chair=lead,
+                              starts_at=schedule.at_local(day, time(16, 0)), ends_at=schedule.at_local(day, time(17, 30)),
+                              online_url="https://meet.example.org/north-coast-network", status=status)
+            db.session.add(meeting)
+        meetings.append(meeting)
+    db.session.flush()
+    ended, upcoming = meetings
+    if _one(Action, description=NETWORK_ACTION) is None:
+        network_action = actions.capture(ended, actions.NewAction(
+            description=NETWORK_ACTION, due_on=date.today() + timedelta(days=30), priority=ActionPriority.HIGH,
+            owner=lead), lead)
+        for copy in network_action.site_copies:
+            risk = next((p for p in people.values() if Role.RISK in p.roles and p.home_site_id == copy.sites[0].id), lead)
+            if copy.sites[0].code == "NGH":
+                actions.change_status(copy, ActionStatus.DONE, "Template prompt added to all CT templates.", risk,
+                                      copy.version)
+            elif copy.sites[0].code == "RCH":
+                actions.change_status(copy, ActionStatus.IN_PROGRESS, "With the PACS team.", risk, copy.version)
+    presented = next(c for c in cases if c.status == CaseStatus.PRESENTED and c.review is not None)
+    if presented.forwarded_as is None:
+        copy = forwarding.forward(presented, people["chair@northgate.example.org"])
+        case_queue.schedule(copy, upcoming)
+        review.approve(copy, lead, [], [], review.fingerprint(copy, images=False))
+
+
 def seed() -> None:
     """Create or complete the demo data set. The caller commits."""
     sites = _sites()
@@ -401,5 +447,6 @@ def seed() -> None:
     _actions(people, meetings, cases)
     _minutes(people, meetings)
     _feedback(people, cases)
+    _regional(people, cases)
     _series(sites, people)
     db.session.flush()

@@ -231,7 +231,7 @@ def progress_of(action: Action) -> SiteProgress | None:
                         sites=len(statuses))
 
 
-def _follow_copies(network: Action, by: User) -> None:
+def _follow_copies(network: Action) -> None:
     """Bring a network action's status in line with its sites' copies once one of them moved.
 
     The network row is locked and read afresh first: two sites closing their copies at the same moment
@@ -248,8 +248,10 @@ def _follow_copies(network: Action, by: User) -> None:
         target = ActionStatus.OPEN
     if target == network.status:
         return
-    network.history.append(ActionEvent(by_id=by.id, by_name=by.name, from_status=network.status, to_status=target,
-                                       note=progress_of(network).label))
+    # Recorded as the sites' progress, not as the person whose copy tipped it: the network action is seen
+    # by every site, and which site lags is the regional chair's to follow, not the network's to read.
+    network.history.append(ActionEvent(by_id=None, by_name="Lightbox, from the sites' copies",
+                                       from_status=network.status, to_status=target, note=progress_of(network).label))
     network.status = target
     network.closed_at = utcnow() if target in CLOSED_STATUSES else None
     network.closing_note = progress_of(network).label if target in CLOSED_STATUSES else ""
@@ -292,7 +294,7 @@ def change_status(action: Action, to: str, note: str, by: User, seen_version: in
     try:
         db.session.flush()
         if action.network_action is not None:
-            _follow_copies(action.network_action, by)
+            _follow_copies(action.network_action)
             db.session.flush()
     except StaleDataError:
         # Another request moved it between our read and our write: its UPDATE ... WHERE version = n won.
