@@ -77,7 +77,7 @@ DEMO_SIGN_INS = [
     ("chair@northgate.example.org", "chair"),
     ("risk@northgate.example.org", "risk"),
     ("member@northgate.example.org", "member"),
-    ("chair@riverside.example.org", "regional chair"),
+    ("chair@riverside.example.org", "regional_chair"),
 ]
 
 MEETINGS = [

@@ -129,12 +129,12 @@ def test_seed_demo_is_idempotent_and_prints_working_sign_ins(app, db):
     assert counts() == after_first
     assert "already has users" in runner.invoke(seed_demo, ["--if-empty"]).output
     users, meetings, cases, attendance, minutes = after_first
-    # Three meetings with cases, and next year's series of six.
-    assert users >= 4 and meetings == 3 + 6 and cases >= 6 and attendance > 0 and minutes == 2
+    # Three local meetings with cases, two regional ones, and next year's series of six.
+    assert users >= 4 and meetings == 3 + 2 + 6 and cases >= 6 and attendance > 0 and minutes == 2
     for email, role in demo.DEMO_SIGN_INS:
         assert email in first.output
         user = db.session.scalar(_db.select(User).filter_by(email=email))
         assert Role(role) in user.roles and user.check_password(demo.DEMO_PASSWORD)
-    upcoming = db.session.scalar(_db.select(Meeting).filter_by(status="scheduled", series_id=None))
+    upcoming = db.session.scalar(_db.select(Meeting).filter_by(status="scheduled", series_id=None, scope="local"))
     queue = db.session.scalars(_db.select(Case).filter_by(meeting_id=upcoming.id).order_by(Case.queue_position)).all()
     assert [c.queue_position for c in queue] == list(range(len(queue))) and len(queue) >= 3
