@@ -227,7 +227,10 @@ def test_a_regional_action_gives_every_site_a_copy_and_shows_their_progress(app,
     assert f"1 of {total} sites done" in their_view and "Each site's copy" not in their_view
     chair_view = regional.get(f"/actions/{parent.id}").get_data(as_text=True)
     assert "Each site's copy" in chair_view and "Fenwick Royal Infirmary" in chair_view
-    assert f"1 of {total} sites done" in regional.get("/actions/").get_data(as_text=True)
+    followed = regional.get("/actions/").get_data(as_text=True)
+    assert f"1 of {total} sites done" in followed and f">{oak_copy.reference}<" not in followed
+    one_site = regional.get(f"/actions/?status=all&site={network.oakhurst.id}").get_data(as_text=True)
+    assert f">{oak_copy.reference}<" in one_site and f">{parent.reference}<" not in one_site
 
     fen_risk = signed_in(app.test_client(), network.fenwick_risk)
     assert _close(fen_risk, copies[network.fenwick.id], to="cancelled", note="We have no CT chest service").status_code == 303

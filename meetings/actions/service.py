@@ -369,6 +369,10 @@ def register_query(user: User, filters: Filters, today: date) -> Select:
         # Risk staff work from their site's copy, which shows the network's progress; the network action
         # itself is the regional chairs' to follow.
         query = query.where(Action.per_site.is_(False))
+    elif filters.site_id is None:
+        # Those who follow network actions see each once, with its progress, not once per site as well;
+        # a site's copies show when the register is narrowed to that site.
+        query = query.where(Action.network_action_id.is_(None))
     if filters.site_id is not None:
         query = query.where(applies_to(filters.site_id))
     if filters.owner_id is not None:
