@@ -82,8 +82,8 @@ def _presented_local_case(app, network):
 
 
 def _regional_meeting(network, **fields):
-    return make_meeting(chair=network.regional_chair, title="North regional peer learning meeting",
-                        scope="regional", site=None, **fields)
+    fields.setdefault("title", "North regional peer learning meeting")
+    return make_meeting(chair=network.regional_chair, scope="regional", site=None, **fields)
 
 
 # --- forwarding ---------------------------------------------------------------------------------
@@ -333,3 +333,98 @@ def test_risk_staff_never_reach_another_sites_local_meeting_or_case_on_any_route
     db.session.commit()
     for path in (f"/meetings/{regional_meeting.id}", f"/meetings/{regional_meeting.id}/register"):
         assert outsider.get(path).status_code == 200, path
+
+
+# --- what the review of this feature found --------------------------------------------------------
+
+def test_a_regional_copy_is_never_edited_nor_sent_back_for_identifiers(app, network):
+    chair, _, local = _presented_local_case(app, network)
+    chair.post(f"/cases/{local.id}/forward")
+    copy = db.session.scalar(select(Case).where(Case.forwarded_from_id == local.id))
+    assert chair.get(f"/cases/{copy.id}/edit").status_code == 404
+    assert "Edit this case" not in chair.get(f"/cases/{copy.id}").get_data(as_text=True)
+    regional = signed_in(app.test_client(), network.regional_chair)
+    assert "Ask for more information" not in regional.get("/cases/triage").get_data(as_text=True)
+    refused = regional.post(f"/cases/{copy.id}/more-info", data={f"m{copy.id}-note": "Who is the patient?"})
+    assert refused.status_code == 422 and "cannot be sent back" in refused.get_data(as_text=True)
+    assert not cases.needs_reporter_notice(copy), "the local chair told the reporter"
+
+
+def test_a_second_forward_at_the_same_moment_is_refused_kindly(app, network, monkeypatch):
+    chair, _, local = _presented_local_case(app, network)
+    assert chair.post(f"/cases/{local.id}/forward").status_code == 303
+    # As if the other chair's request had checked before this one's copy was committed.
+    monkeypatch.setattr("meetings.cases.forwarding.refusal", lambda case: None)
+    again = chair.post(f"/cases/{local.id}/forward")
+    assert again.status_code == 409 and "just been forwarded" in again.get_data(as_text=True)
+
+
+def test_forwarding_keeps_the_local_chairs_restored_words_and_waits_for_the_meeting_to_end(app, network):
+    chair, meeting, local = _presented_local_case(app, network)
+    local.outcome_text += " Followed up in the Hodgkin clinic."
+    db.session.commit()
+    assert approve_for_room(chair, local, keep=("Hodgkin",)).status_code == 303
+    meeting.status = MeetingStatus.LIVE
+    db.session.commit()
+    early = chair.post(f"/cases/{local.id}/forward")
+    assert early.status_code == 409 and "once the meeting has ended" in early.get_data(as_text=True)
+    meeting.status = MeetingStatus.ENDED
+    db.session.commit()
+    assert chair.post(f"/cases/{local.id}/forward").status_code == 303
+    copy = db.session.scalar(select(Case).where(Case.forwarded_from_id == local.id))
+    assert "Hodgkin clinic" in copy.outcome_text and copy.review.keep == ["Hodgkin"]
+
+
+def test_regional_chairs_reach_regional_copies_only_and_the_console_hides_the_origins_grading(app, network):
+    network.oakhurst.radpeer_enabled = True
+    legacy_meeting = _regional_meeting(network, title="Regional meeting from before forwarding")
+    other_lead = make_user(Role.REGIONAL_CHAIR, home_site=network.fenwick)
+    legacy = make_case(network.oakhurst_member, legacy_meeting, PATIENT, site_id=network.oakhurst.id)
+    db.session.commit()
+    other = signed_in(app.test_client(), other_lead)
+    assert other.get(f"/cases/{legacy.id}/review").status_code == 404
+    assert other.get(f"/cases/{legacy.id}").status_code == 404
+
+    chair, _, local = _presented_local_case(app, network)
+    chair.post(f"/cases/{local.id}/forward")
+    copy = db.session.scalar(select(Case).where(Case.forwarded_from_id == local.id))
+    meeting = _regional_meeting(network, days_ahead=0)
+    db.session.commit()
+    regional = signed_in(app.test_client(), network.regional_chair)
+    regional.post(f"/cases/{copy.id}/accept", data={f"c{copy.id}-meeting_id": meeting.id})
+    approve_for_room(regional, db.session.get(Case, copy.id))
+    regional.post(f"/meetings/{meeting.id}/live/start")
+    regional.post(f"/meetings/{meeting.id}/live/jump", data={"case_id": copy.id})
+    console = regional.get(f"/meetings/{meeting.id}/console").get_data(as_text=True)
+    assert "Discrepancy type" in console and "RADPEER" not in console
+
+
+def test_a_plain_chair_is_offered_only_their_sites_meetings(app, network):
+    plain = signed_in(app.test_client(), network.fenwick_chair)
+    page = plain.get("/meetings/new").get_data(as_text=True)
+    assert "The regional network" not in page and "Fenwick Royal Infirmary" in page
+    pure_lead = make_user(Role.REGIONAL_CHAIR, home_site=network.riverside)
+    db.session.commit()
+    lead = signed_in(app.test_client(), pure_lead)
+    page = lead.get("/meetings/new").get_data(as_text=True)
+    assert "The regional network" in page and "One site" not in page
+
+
+def test_the_network_action_nags_nobody_and_a_site_that_leaves_stops_counting(app, network, smtp_server):
+    meeting = _regional_meeting(network, status=MeetingStatus.LIVE, days_ahead=0)
+    db.session.commit()
+    regional = signed_in(app.test_client(), network.regional_chair)
+    _capture_network_action(regional, meeting, network.regional_chair)
+    parent = db.session.scalar(select(Action).where(Action.per_site))
+    due = reminders.owners_due(date.today() + timedelta(days=60))
+    assert parent.id not in {action.id for actions in due.values() for action in actions}
+    copies = {copy.sites[0].id: copy for copy in parent.site_copies}
+    network.fenwick.active = False
+    db.session.commit()
+    for site_id, copy in copies.items():
+        if site_id != network.fenwick.id:
+            assert _close(regional, copy).status_code == 303
+    db.session.expire_all()
+    parent = db.session.get(Action, parent.id)
+    assert parent.status == ActionStatus.DONE, "the departed site's open copy does not hold it open"
+    assert parent.closing_note == f"{len(copies) - 1} of {len(copies) - 1} sites done"

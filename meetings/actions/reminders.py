@@ -52,7 +52,10 @@ def owners_due(today: date) -> dict[str, list[Action]]:
     Owners whose account is switched off are left out: risk staff see those in their digest."""
     actions = db.session.scalars(
         select(Action).outerjoin(User, Action.owner_id == User.id)
-        .where(Action.status.in_(OPEN_STATUSES), Action.due_on <= today + timedelta(days=DUE_SOON_DAYS),
+        # A network action moves only as its sites close their copies: its owner follows it on its page,
+        # and each site hears of its copy in the risk digest.
+        .where(Action.status.in_(OPEN_STATUSES), Action.per_site.is_(False),
+               Action.due_on <= today + timedelta(days=DUE_SOON_DAYS),
                (User.id.is_(None) & (Action.owner_email != "")) | User.active)
         .options(*service.ROW_LOADS).order_by(Action.due_on, Action.id))
     by_owner: dict[str, list[Action]] = defaultdict(list)

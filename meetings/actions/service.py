@@ -28,7 +28,8 @@ PAGE_SIZE = 50
 ROW_LOADS = (joinedload(Action.case).options(joinedload(Case.review), lazyload(Case.images)),
              # A network action's row says how many sites are done: only its copies' statuses are needed.
              selectinload(Action.site_copies).options(
-                 load_only(Action.id, Action.status, Action.network_action_id), lazyload("*")))
+                 load_only(Action.id, Action.status, Action.network_action_id), lazyload("*"),
+                 selectinload(Action.sites)))
 
 # Where each status may move, and what a person must say to move it there.
 TRANSITIONS = {
@@ -222,11 +223,17 @@ class SiteProgress:
         return text
 
 
+def _counted_statuses(network: Action) -> list[str]:
+    """The statuses of a network action's copies at sites still in the network: a site that has left (its
+    site deactivated) neither holds the action open nor counts as done."""
+    return [copy.status for copy in network.site_copies if all(site.active for site in copy.sites)]
+
+
 def progress_of(action: Action) -> SiteProgress | None:
     """A network action's progress across its sites' copies; None for any other action."""
     if not action.per_site:
         return None
-    statuses = [copy.status for copy in action.site_copies]
+    statuses = _counted_statuses(action)
     return SiteProgress(done=statuses.count(ActionStatus.DONE), cancelled=statuses.count(ActionStatus.CANCELLED),
                         sites=len(statuses))
 
@@ -239,7 +246,7 @@ def _follow_copies(network: Action) -> None:
     """
     db.session.execute(select(Action.id).where(Action.id == network.id).with_for_update())
     db.session.refresh(network)
-    statuses = {ActionStatus(copy.status) for copy in network.site_copies}
+    statuses = {ActionStatus(status) for status in _counted_statuses(network)}
     if statuses and statuses <= set(CLOSED_STATUSES):
         target = ActionStatus.DONE if ActionStatus.DONE in statuses else ActionStatus.CANCELLED
     elif statuses - {ActionStatus.OPEN}:

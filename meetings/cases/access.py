@@ -52,8 +52,14 @@ def can_take_notes(user: User, meeting: Meeting) -> bool:
 
 
 def can_review(user: User, case: Case) -> bool:
-    """Chairs who triage the case or run its meeting approve its anonymisation."""
-    return can_triage(user, case) or (case.meeting is not None and can_run(user, case.meeting))
+    """Chairs who triage the case or run its meeting approve its anonymisation. Running a regional meeting
+    reaches only regional copies (which hold no identifiers), not a local case put in one before forwarding
+    existed, unless one chairs that very meeting."""
+    if can_triage(user, case):
+        return True
+    if case.meeting is None or not can_run(user, case.meeting):
+        return False
+    return case.is_regional or case.meeting.scope == MeetingScope.LOCAL or case.meeting.chair_id == user.id
 
 
 def can_watch(user: User, case: Case) -> bool:

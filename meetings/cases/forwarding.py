@@ -14,7 +14,9 @@ from meetings.anonymise.text import scrub
 from meetings.cases import access, review
 from meetings.cases.service import CaseRuleError
 from meetings.extensions import db
-from meetings.models import Case, CaseIdentifiers, CaseImage, CaseStatus, MeetingScope, User
+from meetings.models import (
+    Case, CaseIdentifiers, CaseImage, CaseReview, CaseStatus, MeetingScope, MeetingStatus, User,
+)
 
 
 def refusal(case: Case) -> str | None:
@@ -25,6 +27,8 @@ def refusal(case: Case) -> str | None:
         return "This case has already been forwarded to the regional queue"
     if case.status != CaseStatus.PRESENTED or case.meeting is None or case.meeting.scope != MeetingScope.LOCAL:
         return "Only a case presented at a local meeting can be forwarded"
+    if case.meeting.status != MeetingStatus.ENDED:
+        return "Forward it once the meeting has ended, so that it carries the learning points the meeting agreed"
     if review.state_of(case) is not review.ReviewState.REVIEWED:
         return "The case changed after its anonymisation was approved: review it again before forwarding it"
     return None
@@ -41,29 +45,36 @@ def forward(case: Case, by: User) -> Case:
     if reason:
         raise CaseRuleError(reason)
     approved = case.review.approved
+    keep = tuple(approved.get("keep", ()))
     room = review.anonymised_case(case, image_url=lambda image_id: "")
-    copy = Case(submitter_id=by.id, site_id=case.site_id, forwarded_from_id=case.id, status=CaseStatus.SUBMITTED,
-                kind=case.kind, came_to_light=case.came_to_light, modality=case.modality,
-                allowance_minutes=case.allowance_minutes, discrepancy_type=case.discrepancy_type,
-                clinical_significance=case.clinical_significance, great_pickup=case.great_pickup)
-    # Set as objects too: a pending copy does not load its relationships, and scrubbing reads them.
-    copy.forwarded_from, copy.site, copy.submitter = case, case.site, by
-    db.session.add_all([copy, CaseIdentifiers(case=copy)])
-    no_site = review.known_for(copy)
-    texts = {"body_region": room.body_region, "clinical_question": room.clinical_question,
-             "report_text": room.report_text, "outcome_text": room.outcome_text,
-             "suggested_learning": room.learning_points or room.suggested_learning}
-    for field, text in texts.items():
-        setattr(copy, field, scrub(text, no_site).text if text else "")
-    captions = approved.get("captions", {})
-    for position, image in enumerate(case.images):
-        png = review.anonymised_png(image)
-        width, height = review.png_size(png)
-        caption = captions.get(str(image.id), "")
-        copy.images.append(CaseImage(
-            uploaded_by_id=by.id, kind="png", content_type="image/png", width=width, height=height,
-            byte_size=len(png), caption=scrub(caption, no_site).text if caption else "", position=position,
-            original=png))
+    # Nothing is flushed until the copy is whole: a second chair's copy then fails on the unique
+    # forwarded_from_id below, where it is caught, not in a query made while scrubbing.
+    with db.session.no_autoflush:
+        copy = Case(submitter_id=by.id, site_id=case.site_id, forwarded_from_id=case.id, status=CaseStatus.SUBMITTED,
+                    kind=case.kind, came_to_light=case.came_to_light, modality=case.modality,
+                    allowance_minutes=case.allowance_minutes, discrepancy_type=case.discrepancy_type,
+                    clinical_significance=case.clinical_significance, great_pickup=case.great_pickup)
+        # Set as objects too: a pending copy does not load its relationships, and scrubbing reads them.
+        copy.forwarded_from, copy.site, copy.submitter = case, case.site, by
+        # The local chair's "not identifiers, put them back" choices go with it, so the regional review
+        # starts from them and a clinical term they restored is not lost.
+        copy.review = CaseReview(redact=[], keep=list(keep), approved={})
+        db.session.add_all([copy, CaseIdentifiers(case=copy)])
+        no_site = review.known_for(copy)
+        texts = {"body_region": room.body_region, "clinical_question": room.clinical_question,
+                 "report_text": room.report_text, "outcome_text": room.outcome_text,
+                 "suggested_learning": room.learning_points or room.suggested_learning}
+        for field, text in texts.items():
+            setattr(copy, field, scrub(text, no_site, keep=keep).text if text else "")
+        captions = approved.get("captions", {})
+        for position, image in enumerate(case.images):
+            png = review.anonymised_png(image)
+            width, height = review.png_size(png)
+            caption = captions.get(str(image.id), "")
+            copy.images.append(CaseImage(
+                uploaded_by_id=by.id, kind="png", content_type="image/png", width=width, height=height,
+                byte_size=len(png), caption=scrub(caption, no_site, keep=keep).text if caption else "",
+                position=position, original=png))
     try:
         db.session.flush()
     except IntegrityError:

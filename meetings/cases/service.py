@@ -104,6 +104,8 @@ def save_case(case: Case | None, submitter: User, data: dict, upload_token: str)
         case = Case(submitter_id=submitter.id, status=CaseStatus.SUBMITTED)
         identifiers = CaseIdentifiers(case=case)
         db.session.add_all([case, identifiers])
+    elif case.is_regional:
+        raise CaseRuleError("A regional case is the local meeting's case as presented: it cannot be edited")
     elif case.status not in (CaseStatus.SUBMITTED, CaseStatus.MORE_INFO):
         raise CaseRuleError("This case has been triaged; ask the chair to change it")
     else:
@@ -198,6 +200,10 @@ def decline(case: Case, reason: str) -> None:
 
 
 def ask_for_more_info(case: Case, message: str) -> None:
+    if case.is_regional:
+        # Its submitter would have to type the patient's details into a case other trusts' chairs see.
+        raise CaseRuleError("A regional case cannot be sent back: ask the local chair directly, or decline it "
+                            "with your reason")
     _require_status(case, CaseStatus.SUBMITTED, CaseStatus.ACCEPTED)
     case.status, case.triage_note = CaseStatus.MORE_INFO, message.strip()
     audit.record("case.more_info_requested", case)
@@ -273,7 +279,8 @@ def total_minutes(cases: list[Case]) -> int:
 # --- the reporter's notice ----------------------------------------------------------------------
 
 def needs_reporter_notice(case: Case) -> bool:
-    return case.kind == CaseKind.DISCREPANCY and case.meeting_id is not None
+    """A discrepancy's reporter is told before the meeting; a regional copy's was told by the local chair."""
+    return case.kind == CaseKind.DISCREPANCY and case.meeting_id is not None and not case.is_regional
 
 
 def send_reporter_notice(case: Case, text: str) -> None:

@@ -118,7 +118,8 @@ def _thank_reporter(case: Case, form: CaseForm) -> Pat:
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(case_id: int):
-    case = access.case_or_404(case_id, lambda user, c: c.submitter_id == user.id)
+    # A regional copy is the local meeting's case as presented: it holds no identifiers and takes none.
+    case = access.case_or_404(case_id, lambda user, c: c.submitter_id == user.id and not c.is_regional)
     if case.status not in (CaseStatus.SUBMITTED, CaseStatus.MORE_INFO):
         flash("This case has been triaged, so it can no longer be edited here. Ask the chair.", "info")
         return redirect(url_for("cases.mine"), code=303)

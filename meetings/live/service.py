@@ -210,7 +210,7 @@ def set_outcome(case: Case, outcome: Outcome) -> None:
     case.clinical_significance = allowed(outcome.clinical_significance, ClinicalSignificance)
     case.great_pickup = outcome.great_pickup
     # A grade is kept only where the case's site grades; switching grading off hides, never invents, one.
-    if case.site.radpeer_enabled:
+    if case.site.radpeer_enabled and not case.is_regional:
         case.radpeer_grade = allowed(outcome.radpeer_grade, RadpeerGrade)
 
 

@@ -51,10 +51,17 @@ class _MeetingFields(FlaskForm):
                                     description="To every member of the site (of every site for a regional "
                                                 "meeting) and the site’s meetings list.")
 
-    def __init__(self, *args, sites: list[Site], **kwargs):
+    def __init__(self, *args, sites: list[Site], regional: bool = True, **kwargs):
+        """`sites`: those the person schedules local meetings for; `regional`: whether they may schedule the
+        network's (regional chairs and admins). Only what they may choose is offered."""
         super().__init__(*args, **kwargs)
         self.site_id.choices = [SelectChoice(site.id, site.name) for site in sites]
         self._site_ids = {site.id for site in sites}
+        self.scope.choices = [choice for choice in self.scope.choices
+                              if (choice.value == MeetingScope.REGIONAL.value and regional)
+                              or (choice.value == MeetingScope.LOCAL.value and sites)]
+        if len(self.scope.choices) == 1 and not self.is_submitted():
+            self.scope.data = self.scope.choices[0].value
 
     def validate_site_id(self, field):
         if self.scope.data == MeetingScope.LOCAL and field.data not in self._site_ids:

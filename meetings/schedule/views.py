@@ -55,7 +55,7 @@ def meeting_page(meeting_id: int):
 @login_required
 def new_meeting():
     _require_scheduler()
-    form = MeetingForm(sites=_sites())
+    form = MeetingForm(sites=_sites(), regional=service.can_schedule_at(current_user, MeetingScope.REGIONAL, None))
     if form.validate_on_submit():
         if not service.can_schedule_at(current_user, form.scope.data, _site(form)):
             abort(403)
@@ -157,7 +157,7 @@ def retry_invitations(meeting_id: int):
 @login_required
 def new_series():
     _require_scheduler()
-    form = SeriesForm(sites=_sites())
+    form = SeriesForm(sites=_sites(), regional=service.can_schedule_at(current_user, MeetingScope.REGIONAL, None))
     if form.validate_on_submit():
         if not service.can_schedule_at(current_user, form.scope.data, _site(form)):
             abort(403)
