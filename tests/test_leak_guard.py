@@ -558,7 +558,7 @@ def regional(ctx) -> list[tuple[str, bytes]]:
         "site": "Elsewhere Teleradiology"}).status_code == 303
     regional_chair.post(f"/meetings/{meeting.id}/cases/{copy_id}/notes/learning_points", data={
         "learning_points": "As at Wendlebury Abbey Hospital and MPI: check lung windows (Dr Brambleworth agrees).",
-        "base": note_digest("")})
+        "base": note_digest(db.session.get(Case, copy_id).learning_points)})
     for stage in (1, 2, 3, 4):
         regional_chair.post(f"{command}/stage", data={"stage": stage})
         outputs += [(f"the regional audience at stage {stage}", phone.get(f"/j/{code}/live?v=0").data),

@@ -102,7 +102,7 @@ def test_a_local_chair_forwards_a_presented_case_and_the_regional_chair_triages_
                       copy.body_region] + [image.caption for image in copy.images])
     assert not _no_site(texts), texts
     assert "Strudwick" not in texts and "14 mm nodule" in texts
-    assert copy.suggested_learning == "Check the lung windows on every CT chest."
+    assert copy.learning_points == "Check the lung windows on every CT chest."
     [image] = copy.images
     assert image.kind == "png" and image.original == local.images[0].anonymised, "pixels only, as the room saw them"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "case.forwarded"))
@@ -170,7 +170,7 @@ def test_room_notes_about_a_regional_case_lose_every_sites_name(app, network):
     approve_for_room(regional, db.session.get(Case, copy.id))
     saved = regional.post(f"/meetings/{network_meeting.id}/cases/{copy.id}/notes/learning_points",
                           data={"learning_points": "Fenwick Royal Infirmary and RCH both now double-read; "
-                                                   "Mrs Strudwick agreed.", "base": note_digest("")},
+                                                   "Mrs Strudwick agreed.", "base": note_digest(copy.learning_points)},
                           headers={"HX-Request": "true"})
     assert saved.status_code == 200
     shown = _body(regional.get(f"/cases/{copy.id}/presentation").get_data(as_text=True))
@@ -289,7 +289,8 @@ def test_members_and_guests_of_several_trusts_sign_one_regional_register(app, ne
     assert "North regional peer learning meeting" in cpd
     number = next(line for line in cpd.split('"') if line.startswith("/certificates/") and line.endswith(".pdf"))
     certificate = _pdf_text(member.get(number).data)
-    assert "Dr River Member" in certificate and "North regional peer learning meeting" in certificate
+    assert "Dr River Member" in certificate and "Check the lung windows" in certificate, \
+        "the certificate prints the learning points the local meeting agreed and the regional one kept"
     assert not _no_site(certificate.replace("Riverside Community Hospital", "")), \
         "a certificate may print the attendee's own site, never the case's"
 

@@ -1,7 +1,7 @@
 """Forwarding a presented local case to the network's regional queue, as its meeting saw it.
 
 The regional case is a copy made from the approved, anonymised case: its texts as the room read them, the
-agreed learning points as the suggested learning, and the anonymised images (pixels only, redactions burned
+learning points the local meeting agreed, and the anonymised images (pixels only, redactions burned
 in). It holds no identifiers, so a regional chair at another trust never sees the origin's patient, and every
 text is scrubbed again of every site's name. The local case is untouched; its feedback stays with its chair.
 """
@@ -63,7 +63,9 @@ def forward(case: Case, by: User) -> Case:
         no_site = review.known_for(copy)
         texts = {"body_region": room.body_region, "clinical_question": room.clinical_question,
                  "report_text": room.report_text, "outcome_text": room.outcome_text,
-                 "suggested_learning": room.learning_points or room.suggested_learning}
+                 "suggested_learning": room.suggested_learning,
+                 # The regional room starts from what the local meeting agreed, and may add to it.
+                 "learning_points": room.learning_points}
         for field, text in texts.items():
             setattr(copy, field, scrub(text, no_site, keep=keep).text if text else "")
         captions = approved.get("captions", {})
