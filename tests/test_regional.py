@@ -86,6 +86,19 @@ def _regional_meeting(network, **fields):
     return make_meeting(chair=network.regional_chair, scope="regional", site=None, **fields)
 
 
+def _regional_case_in_meeting(app, network, **meeting_fields):
+    """A local case forwarded, accepted into a regional meeting and approved; the regional chair's client."""
+    chair, _, local = _presented_local_case(app, network)
+    chair.post(f"/cases/{local.id}/forward")
+    copy = db.session.scalar(select(Case).where(Case.forwarded_from_id == local.id))
+    meeting = _regional_meeting(network, **meeting_fields)
+    db.session.commit()
+    regional = signed_in(app.test_client(), network.regional_chair)
+    regional.post(f"/cases/{copy.id}/accept", data={f"c{copy.id}-meeting_id": meeting.id})
+    assert approve_for_room(regional, db.session.get(Case, copy.id)).status_code == 303
+    return regional, meeting, db.session.get(Case, copy.id)
+
+
 # --- forwarding ---------------------------------------------------------------------------------
 
 def test_a_local_chair_forwards_a_presented_case_and_the_regional_chair_triages_it(app, network):
@@ -160,14 +173,7 @@ def test_forwarding_is_refused_before_presentation_after_a_change_and_to_others(
 
 
 def test_room_notes_about_a_regional_case_lose_every_sites_name(app, network):
-    chair, _, local = _presented_local_case(app, network)
-    chair.post(f"/cases/{local.id}/forward")
-    copy = db.session.scalar(select(Case).where(Case.forwarded_from_id == local.id))
-    regional = signed_in(app.test_client(), network.regional_chair)
-    network_meeting = _regional_meeting(network)
-    db.session.commit()
-    regional.post(f"/cases/{copy.id}/accept", data={f"c{copy.id}-meeting_id": network_meeting.id})
-    approve_for_room(regional, db.session.get(Case, copy.id))
+    regional, network_meeting, copy = _regional_case_in_meeting(app, network)
     saved = regional.post(f"/meetings/{network_meeting.id}/cases/{copy.id}/notes/learning_points",
                           data={"learning_points": "Fenwick Royal Infirmary and RCH both now double-read; "
                                                    "Mrs Strudwick agreed.", "base": note_digest(copy.learning_points)},
@@ -258,14 +264,7 @@ def test_a_regional_action_gives_every_site_a_copy_and_shows_their_progress(app,
 # --- attendance across trusts -------------------------------------------------------------------
 
 def test_members_and_guests_of_several_trusts_sign_one_regional_register(app, network, smtp_server):
-    chair, _, local = _presented_local_case(app, network)
-    chair.post(f"/cases/{local.id}/forward")
-    copy = db.session.scalar(select(Case).where(Case.forwarded_from_id == local.id))
-    meeting = _regional_meeting(network, days_ahead=0)
-    db.session.commit()
-    regional = signed_in(app.test_client(), network.regional_chair)
-    regional.post(f"/cases/{copy.id}/accept", data={f"c{copy.id}-meeting_id": meeting.id})
-    approve_for_room(regional, db.session.get(Case, copy.id))
+    regional, meeting, copy = _regional_case_in_meeting(app, network, days_ahead=0)
     assert regional.get(f"/meetings/{meeting.id}/console").status_code == 200
     code = db.session.scalar(select(LiveState.join_code).where(LiveState.meeting_id == meeting.id))
     regional.post(f"/meetings/{meeting.id}/live/start")
@@ -386,14 +385,7 @@ def test_regional_chairs_reach_regional_copies_only_and_the_console_hides_the_or
     assert other.get(f"/cases/{legacy.id}/review").status_code == 404
     assert other.get(f"/cases/{legacy.id}").status_code == 404
 
-    chair, _, local = _presented_local_case(app, network)
-    chair.post(f"/cases/{local.id}/forward")
-    copy = db.session.scalar(select(Case).where(Case.forwarded_from_id == local.id))
-    meeting = _regional_meeting(network, days_ahead=0)
-    db.session.commit()
-    regional = signed_in(app.test_client(), network.regional_chair)
-    regional.post(f"/cases/{copy.id}/accept", data={f"c{copy.id}-meeting_id": meeting.id})
-    approve_for_room(regional, db.session.get(Case, copy.id))
+    regional, meeting, copy = _regional_case_in_meeting(app, network, days_ahead=0)
     regional.post(f"/meetings/{meeting.id}/live/start")
     regional.post(f"/meetings/{meeting.id}/live/jump", data={"case_id": copy.id})
     console = regional.get(f"/meetings/{meeting.id}/console").get_data(as_text=True)
