@@ -21,7 +21,7 @@ from meetings.models import (
     CLOSED_STATUSES, OPEN_STATUSES, Action, ActionEvent, ActionPriority, ActionSite, ActionStatus, Case, Meeting,
     MeetingScope, Modality, Role, Site, User, utcnow,
 )
-from meetings.web import external_url, format_datetime
+from meetings.web import external_url, format_datetime, plural
 
 PAGE_SIZE = 50
 # What a listed action shows of its case (number, modality, approved region), loaded with it; not its images.
@@ -216,11 +216,8 @@ class SiteProgress:
     @property
     def label(self) -> str:
         needed = self.sites - self.cancelled
-        text = f"{self.done} of {needed} site{'' if needed == 1 else 's'} done"
-        if self.cancelled:
-            text += f" ({self.cancelled} found it did not apply)" if self.cancelled > 1 else \
-                " (1 found it did not apply)"
-        return text
+        text = f"{self.done} of {needed} {plural(needed, 'site')} done"
+        return text + (f" ({self.cancelled} found it did not apply)" if self.cancelled else "")
 
 
 def _counted_statuses(network: Action) -> list[str]:
@@ -257,11 +254,12 @@ def _follow_copies(network: Action) -> None:
         return
     # Recorded as the sites' progress, not as the person whose copy tipped it: the network action is seen
     # by every site, and which site lags is the regional chair's to follow, not the network's to read.
+    label = progress_of(network).label
     network.history.append(ActionEvent(by_id=None, by_name="Lightbox, from the sites' copies",
-                                       from_status=network.status, to_status=target, note=progress_of(network).label))
+                                       from_status=network.status, to_status=target, note=label))
     network.status = target
-    network.closed_at = utcnow() if target in CLOSED_STATUSES else None
-    network.closing_note = progress_of(network).label if target in CLOSED_STATUSES else ""
+    closed = target in CLOSED_STATUSES
+    network.closed_at, network.closing_note = (utcnow(), label) if closed else (None, "")
 
 
 # --- status changes -----------------------------------------------------------------------------
