@@ -42,6 +42,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from meetings.cases.review_views import bp as review_bp
     from meetings.cases.views import bp as cases_bp
     from meetings.feedback.views import bp as feedback_bp
+    from meetings.governance.library_views import bp as library_bp
+    from meetings.governance.views import bp as governance_bp
     from meetings.home.views import bp as home_bp
     from meetings.live.views import bp as live_bp
     from meetings.minutes.views import bp as minutes_bp
@@ -52,7 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     cli.init_app(app)
     for blueprint in (auth_bp, home_bp, cases_bp, review_bp, live_bp, register_bp, admin_bp, actions_bp,
-                      minutes_bp, schedule_bp, calendar_bp, feedback_bp):
+                      minutes_bp, schedule_bp, calendar_bp, feedback_bp, governance_bp, library_bp):
         app.register_blueprint(blueprint)
     app.wsgi_app = FollowerPolls(app.wsgi_app, follower_engine(app.config["SQLALCHEMY_DATABASE_URI"]),
                                   app.config["LIVE_VERSION_CACHE_SECONDS"])

@@ -20,6 +20,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(minutes_pdf)
     app.cli.add_command(invite_ics)
     app.cli.add_command(send_pending_mail)
+    app.cli.add_command(annual_report)
+    app.cli.add_command(rebuild_library)
 
 
 @click.command("create-user")
@@ -210,3 +212,38 @@ def send_pending_mail() -> None:
     click.echo(f"Emails sent: {outcome.sent}; failed (will be tried again): {outcome.failed}")
     if outcome.failed:
         raise SystemExit(1)
+
+
+@click.command("annual-report")
+@click.option("--site", "site_code", required=True, help="The site's code, as in Sites (for example NGH).")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="Where to write the PDF.")
+def annual_report(site_code: str, year: int, out: str) -> None:
+    """Write a site's annual learning report as PDF: scorecard, charts, themes and every action's status."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from meetings.governance import report
+    from meetings.web import today_local
+
+    site = db.session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
+    if site is None:
+        codes = ", ".join(db.session.scalars(select(Site.code).order_by(Site.code)))
+        raise click.ClickException(f"no site with code {site_code}; the sites are {codes}")
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        pdf = report.annual_report(site, year, today_local())
+    Path(out).write_bytes(pdf)
+    click.echo(f"Wrote the {year} annual learning report for {site.name} to {out} ({len(pdf):,} bytes)")
+
+
+@click.command("rebuild-library")
+def rebuild_library() -> None:
+    """Put every presented case of every ended meeting in the case library (after upgrading to a version
+    with the library, or after a bulk import). Safe to run again."""
+    from meetings.governance import library
+
+    recorded = library.rebuild()
+    db.session.commit()
+    click.echo(f"The case library holds {recorded} presented {'case' if recorded == 1 else 'cases'}.")

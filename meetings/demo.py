@@ -20,11 +20,12 @@ from meetings.extensions import db
 from meetings.feedback import emails as feedback_emails
 from meetings.feedback import pats
 from meetings.feedback import service as feedback
+from meetings.governance import library
 from meetings.minutes import service as minutes
 from meetings.models import (
     Action, ActionEvent, ActionPriority, ActionStatus, Attendance, AttendanceStatus, Case, CaseIdentifiers, CaseImage, CaseKind,
-    CaseStatus, Evaluation, Meeting, MeetingStatus, Modality, Profession, ProfessionalBody,
-    Register, Role, SignedBy, Site, User, person_key, Frequency, MeetingScope, MeetingSeries, Feedback, PatReason,
+    CaseStatus, Evaluation, Meeting, MeetingStatus, Modality, PathwayStage, Profession, ProfessionalBody,
+    Register, Role, SignedBy, Site, User, person_key, Frequency, MeetingScope, MeetingSeries, Feedback, PatReason, utcnow,
 )
 from meetings.schedule import service as schedule
 
@@ -167,8 +168,10 @@ def _people(sites: dict[str, Site]) -> dict[str, User]:
     for email, name, roles, code, profession, body, number in PEOPLE:
         user = _one(User, email=email)
         if user is None:
+            # The department's people had accounts before its past meetings, so the scorecard counts them.
             user = User(email=email, name=name, home_site=sites[code], profession=profession,
-                        professional_body=body, registration_number=number)
+                        professional_body=body, registration_number=number,
+                        created_at=utcnow() - timedelta(days=400))
             user.roles = roles
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
@@ -216,6 +219,7 @@ def _cases(sites, people, meetings) -> list[Case]:
                 discussion_notes="The room agreed the finding was subtle but visible in retrospect." if past else "",
                 learning_points=learning if past else "",
                 discrepancy_type="perceptual" if past and kind == CaseKind.DISCREPANCY else None,
+                pathway_stage=PathwayStage.REPORTING if kind in (CaseKind.DISCREPANCY, CaseKind.NEAR_MISS) else None,
             )
             name, dob, hospital_number, accession = patient
             reporter = people[reporter_email]
@@ -448,5 +452,6 @@ def seed() -> None:
     _minutes(people, meetings)
     _feedback(people, cases)
     _regional(people, cases)
+    library.rebuild()
     _series(sites, people)
     db.session.flush()

@@ -28,6 +28,7 @@ ROUTE_ROLES = {
     "actions.export": {Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR, Role.RISK},
     "cases.triage": {Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR},
     "schedule.new_": {Role.ADMIN, Role.CHAIR, Role.REGIONAL_CHAIR},
+    "governance.network": {Role.ADMIN, Role.REGIONAL_CHAIR},
 }
 
 

@@ -10,6 +10,7 @@ from meetings.anonymise.case import FIELD_LABELS, REVIEWED_FIELDS
 from meetings.anonymise.text import pieces
 from meetings.cases import access, review, service
 from meetings.extensions import db
+from meetings.governance import library
 from meetings.live import broadcast, slides
 from meetings.models import Case
 from meetings.web import is_htmx, plural, png_response
@@ -62,6 +63,7 @@ def page(case_id: int):
                   "then approve it.", "error")
             return _page(case, redact, keep, 409)
         broadcast.case_changed(case)
+        library.record(case)  # a case approved again after its meeting: the library shows the new wording
         db.session.commit()
         flash("Anonymisation approved. This version of the case can be presented.", "success")
         return redirect(url_for("review.page", case_id=case.id), code=303)

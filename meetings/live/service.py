@@ -17,6 +17,7 @@ from meetings import audit, device
 from meetings.cases import review
 from meetings.cases import service as cases
 from meetings.extensions import db
+from meetings.governance import library
 from meetings.models import (
     Case, CaseStatus, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, MeetingStatus, Poll, PollKind,
     PollVote, RadpeerGrade, Stage, utcnow,
@@ -99,6 +100,9 @@ def end(state: LiveState) -> None:
     state.ended_at = utcnow()
     state.case_id, state.case_shown_at = None, None
     _close_poll(state)
+    db.session.flush()
+    # What the room saw joins the case library now, while it is fresh.
+    library.record_meeting(state.meeting)
     audit.record("meeting.ended", state.meeting)
 
 

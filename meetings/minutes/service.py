@@ -8,6 +8,7 @@ from sqlalchemy import select
 from meetings import audit
 from meetings.cases import access, review
 from meetings.extensions import db, insert_if_absent
+from meetings.governance import library
 from meetings.minutes import distribution
 from meetings.minutes.content import MinutesContent, as_the_room_saw_it, assemble, default_summary
 from meetings.models import (
@@ -75,6 +76,7 @@ def save_section(minutes: Minutes, case: Case, summary: str, discussion: str, le
     case.discussion_notes, case.learning_points = discussion, learning_points
     _edited(minutes)
     db.session.flush()
+    library.record(case)
     audit.record("minutes.section_edited", meeting, case=case.id)
     return (summary, discussion, learning_points) != typed
 

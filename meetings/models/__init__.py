@@ -9,8 +9,9 @@ from meetings.models.audit import AuditEvent
 from meetings.models.base import Base, utcnow
 from meetings.models.case import (
     CameToLight, Case, CaseIdentifiers, CaseImage, CaseKind, CaseReview, CaseStatus, ClinicalSignificance,
-    DiscrepancyType, Modality, RadpeerGrade,
+    DiscrepancyType, Modality, PathwayStage, RadpeerGrade,
 )
+from meetings.models.library import LibraryEntry
 from meetings.models.live import LiveState, Poll, PollKind, PollVote, Stage
 from meetings.models.delivery import Delivery, DeliveryStatus
 from meetings.models.feedback import Feedback, Pat, PatReason
@@ -31,4 +32,5 @@ __all__ = [
     "ActionEvent", "ActionSite", "CLOSED_STATUSES", "OPEN_STATUSES", "Notice",
     "AttendanceStatus", "Delivery", "DeliveryStatus", "MinutesVersion", "Evaluation", "Register", "SignedBy", "new_certificate_number",
     "Frequency", "Invitation", "InvitationReason", "MeetingSeries", "Feedback", "Pat", "PatReason",
+    "LibraryEntry", "PathwayStage",
 ]

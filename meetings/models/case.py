@@ -101,6 +101,21 @@ class ClinicalSignificance(LabelledEnum):
         return "No clinical significance" if self is ClinicalSignificance.NONE else super().label
 
 
+class PathwayStage(LabelledEnum):
+    """Where in the imaging pathway it went wrong, as UKHSA's Medical Exposures Group classifies incidents."""
+
+    REFERRAL = "referral"
+    JUSTIFICATION = "justification"
+    IDENTIFICATION = "identification"
+    EXPOSURE = "exposure"
+    REPORTING = "reporting"
+    COMMUNICATION = "communication"
+
+    @property
+    def label(self) -> str:
+        return "Communication of results" if self is PathwayStage.COMMUNICATION else super().label
+
+
 class RadpeerGrade(StrEnum):
     """RADPEER-style peer review scores; offered only where a site turns grading on."""
 
@@ -152,6 +167,8 @@ class Case(Base):
     clinical_significance: Mapped[str | None] = mapped_column(String(16))
     great_pickup: Mapped[bool] = mapped_column(default=False, server_default=false())
     radpeer_grade: Mapped[str | None] = mapped_column(String(4))
+    # Set by the chair at triage, for the incident-system export; None: not an incident, or not known.
+    pathway_stage: Mapped[str | None] = mapped_column(String(16))
     # Time the room has spent on the case so far, for its timer and the minutes.
     presented_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     # What the chair told the submitter when declining or asking for more information.
@@ -198,6 +215,10 @@ class Case(Base):
     @property
     def discrepancy_type_label(self) -> str:
         return DiscrepancyType(self.discrepancy_type).label if self.discrepancy_type else ""
+
+    @property
+    def pathway_stage_label(self) -> str:
+        return PathwayStage(self.pathway_stage).label if self.pathway_stage else ""
 
     @property
     def is_great_pickup(self) -> bool:
