@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from meetings import nhs_number
 from meetings.fields import WholeNumberField
-from meetings.models import CameToLight, CaseKind, Modality, Site, User
+from meetings.models import CameToLight, CaseKind, Modality, PathwayStage, Site, User
 
 
 class ImageSlot(FlaskForm):
@@ -107,6 +107,11 @@ class CaseForm(FlaskForm):
 
 class AcceptForm(FlaskForm):
     meeting_id = SelectField("Meeting", coerce=int)
+    pathway_stage = SelectField(
+        "Pathway stage, for incident reporting",
+        choices=[SelectChoice("", "Not an incident, or not known")] + [SelectChoice(stage.value, stage.label) for stage in PathwayStage],
+        default="", description="Where in the imaging pathway it went wrong, as UKHSA's Medical Exposures Group asks",
+    )
 
     def __init__(self, *args, meetings, **kwargs):
         super().__init__(*args, **kwargs)

@@ -183,9 +183,11 @@ def _require_status(case: Case, *allowed: CaseStatus) -> None:
         raise CaseRuleError(f"This case is {case.status_label.lower()}; that cannot be done now")
 
 
-def accept(case: Case, meeting: Meeting | None) -> None:
+def accept(case: Case, meeting: Meeting | None, pathway_stage: str | None = None) -> None:
+    """Accept the case, into `meeting` or to schedule later, with the pathway stage the chair judged it
+    reached (for the incident-system export)."""
     _require_status(case, CaseStatus.SUBMITTED, CaseStatus.ACCEPTED)
-    case.triage_note = ""
+    case.triage_note, case.pathway_stage = "", pathway_stage
     if meeting is None:
         case.status = CaseStatus.ACCEPTED
         audit.record("case.accepted", case)

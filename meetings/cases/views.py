@@ -217,6 +217,8 @@ def _accept_form(case: Case, shown: bool = False) -> AcceptForm:
     form = AcceptForm(meetings=meetings, prefix=f"c{case.id}", **({"formdata": None} if shown else {}))
     if shown and meetings and case.kind == CaseKind.GREAT_PICKUP:
         form.meeting_id.data = meetings[0].id
+    if shown:
+        form.pathway_stage.data = case.pathway_stage or ""
     return form
 
 
@@ -260,7 +262,8 @@ def accept(case_id: int):
     meetings = form.meetings
 
     def apply(case, form):
-        service.accept(case, next((m for m in meetings if m.id == form.meeting_id.data), None))
+        service.accept(case, next((m for m in meetings if m.id == form.meeting_id.data), None),
+                       None if case.is_regional else form.pathway_stage.data or None)
 
     return _triage_action(case, "accept", form, apply)
 
