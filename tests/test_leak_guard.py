@@ -581,14 +581,62 @@ def regional(ctx) -> list[tuple[str, bytes]]:
                 ("the regional minutes page", regional_chair.get(f"/meetings/{meeting.id}/minutes").data),
                 ("the regional minutes (PDF text)", _pdf_text(regional_chair.get(f"/meetings/{meeting.id}/minutes.pdf").data))]
     assert b"sites represented: 1" in outputs[-1][1]
+    entry = regional_chair.get(f"/library/{copy_id}")
+    assert entry.status_code == 200 and b"check lung windows" in entry.data, "the copy should be in the library"
+    outputs += [("the regional case in the library", entry.data),
+                ("the library searched, for another site's regional chair", regional_chair.get("/library/?q=lung").data)]
     return outputs
 
 
 regional.extra_canaries = ["Marlstone", "MPI"]
 
 
+def case_library(ctx) -> list[tuple[str, bytes]]:
+    """The case in the library after a meeting whose room and minutes named the patient and the reporter: its
+    page, its images, the list, and searches, including for the names the chair took out."""
+    minutes(ctx)
+    case = ctx["case"]
+    member = signed_in(ctx["app"].test_client(), ctx["member"])
+    entry = member.get(f"/library/{case.id}")
+    assert entry.status_code == 200 and b"check lung windows" in entry.data, "the library should hold the edited learning"
+    outputs = [("the case in the library", entry.data), ("the library", member.get("/library/").data)]
+    for query in ("lung windows", "Quillfeather", "Brambleworth", "QF7730019"):
+        outputs.append((f"the library searched for {query!r}", member.get(
+            "/library/", query_string={"q": query}, headers={"HX-Request": "true", "HX-Target": "library-results"}).data))
+    assert b"1 case match" in outputs[2][1] and b"0 cases match" in outputs[3][1]
+    for image in case.images:
+        response = member.get(f"/library/{case.id}/images/{image.id}.png")
+        assert response.status_code == 200
+        outputs.append((f"library image {image.position + 1}", response.data))
+    return outputs
+
+
+def governance(ctx) -> list[tuple[str, bytes]]:
+    """The site's scorecard, the network's, the annual report and the incident export, after a meeting whose
+    room, minutes and actions named the patient and the reporter. They may name the site they are about."""
+    minutes(ctx)
+    chair, app = ctx["client"], ctx["app"]
+    site_id, year = ctx["chair"].home_site_id, ctx["meeting"].starts_at.astimezone(ZoneInfo("Europe/London")).year
+    admin = signed_in(app.test_client(), make_user(Role.ADMIN))
+    db.session.commit()
+    member = signed_in(app.test_client(), ctx["member"])
+    report = chair.get(f"/governance/sites/{site_id}/annual-report.pdf?year={year}")
+    export = chair.get(f"/governance/sites/{site_id}/incidents.csv?year={year}")
+    outputs = [("the site's scorecard, for a member", member.get(f"/governance/sites/{site_id}?year={year}").data),
+               ("the site's scorecard, for its chair", chair.get(f"/governance/sites/{site_id}?year={year}").data),
+               ("the network scorecard", admin.get(f"/governance/network?year={year}").data),
+               ("the annual report (PDF text)", _pdf_text(report.data)), ("the incident export", export.data)]
+    assert b"check lung windows" in outputs[3][1] and b"Tell [" in outputs[3][1], "the report should carry the learning and the action"
+    assert b"Discrepancy or error" in export.data and b"check lung windows" in export.data, "the export should hold the case"
+    return outputs
+
+
+governance.names_the_meetings_site = True
+
+
 AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
-                                    attendance_register, actions, minutes, calendar, feedback, regional]
+                                    attendance_register, actions, minutes, calendar, feedback, regional, case_library,
+                                    governance]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)
