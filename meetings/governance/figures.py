@@ -26,16 +26,16 @@ def percent(rate: float | None) -> str:
     return "none counted" if rate is None else f"{round(rate * 100)}%"
 
 
-def _counts(figure_id: str, title: str, counts: tuple[Count, ...], noun: str, what: str) -> Figure:
+def _counts(figure_id: str, title: str, counts: tuple[Count, ...], category: str, what: str) -> Figure:
     total = sum(count.count for count in counts)
     if counts:
         top = max(counts, key=lambda count: count.count)
-        summary = f"{total} {plural(total, noun)} {what}; the most common: {top.label} ({top.count})."
+        summary = f"{total} {plural(total, 'case')} {what}; the most common: {top.label} ({top.count})."
     else:
-        summary = f"No {plural(0, noun)} {what}."
+        summary = f"No cases {what}."
     bars = [charts.Bar(count.label, count.count) for count in counts]
     return Figure(figure_id, title, summary, charts.bar_chart(figure_id, title, bars, summary=summary),
-                  ("", "Cases"), tuple((count.label, count.count) for count in counts))
+                  (category, "Cases"), tuple((count.label, count.count) for count in counts))
 
 
 def attendance(card: Scorecard) -> Figure:
@@ -81,7 +81,7 @@ def actions(card: Scorecard) -> Figure:
     title = "Actions"
     return Figure("actions", title, summary,
                   charts.bar_chart("actions", title, [charts.Bar(label, value) for label, value in rows], summary=summary),
-                  ("", "Actions"), rows + (("Median days to close",
+                  ("Measure", "Actions"), rows + (("Median days to close",
                                             "none closed" if figures.median_days_to_close is None
                                             else f"{figures.median_days_to_close:g}"),))
 
@@ -90,9 +90,9 @@ def all_figures(card: Scorecard) -> tuple[Figure, ...]:
     first = (meetings_by_site(card),) if card.is_network else ()
     return first + (
         attendance(card),
-        _counts("by-kind", "Cases discussed by kind", card.by_kind, "case", "discussed"),
-        _counts("by-modality", "Cases discussed by modality", card.by_modality, "case", "discussed"),
-        _counts("by-discrepancy-type", "Discrepancies and near misses by type", card.by_discrepancy_type, "case",
-                "classified"),
+        _counts("by-kind", "Cases discussed by kind", card.by_kind, "Kind", "discussed"),
+        _counts("by-modality", "Cases discussed by modality", card.by_modality, "Modality", "discussed"),
+        _counts("by-discrepancy-type", "Discrepancies and near misses by type", card.by_discrepancy_type,
+                "Discrepancy type", "classified"),
         actions(card),
     )
