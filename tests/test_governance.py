@@ -202,7 +202,7 @@ def test_the_scorecard_page_draws_each_chart_with_its_table_and_text(app, depart
     assert len(charts) == 5
     for chart in charts:
         assert chart.get("role") == "img"
-        title_id, desc_id = chart.get("aria-labelledby").split()
+        title_id, desc_id = chart.get("aria-labelledby"), chart.get("aria-describedby")
         title, desc = chart.find(f"{SVG}title"), chart.find(f"{SVG}desc")
         assert (title.get("id"), desc.get("id")) == (title_id, desc_id)
         section = body[body.index(f'id="{title_id.removesuffix("-title")}-heading"'):]

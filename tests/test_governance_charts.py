@@ -65,7 +65,7 @@ def test_chart_is_one_labelled_svg_image(chart, bars):
     assert root.get("width") == "100%" and root.get("role") == "img"
     width, height = view_box(root)[2:]
     assert width > height > 0
-    assert root.get("aria-labelledby") == "cases-2026-title cases-2026-desc"
+    assert root.get("aria-labelledby") == "cases-2026-title" and root.get("aria-describedby") == "cases-2026-desc"
     title, desc = list(root)[:2]
     assert (title.tag, title.get("id"), title.text) == (f"{{{SVG}}}title", "cases-2026-title", "Cases by category")
     assert (desc.tag, desc.get("id")) == (f"{{{SVG}}}desc", "cases-2026-desc")

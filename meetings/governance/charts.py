@@ -80,7 +80,7 @@ def _svg(chart_id: str, title: str, desc: str, height: float, body: list[str]) -
     cid = _text(chart_id)
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lb-chart" viewBox="0 0 {WIDTH} {_n(height)}" '
-        f'width="100%" role="img" aria-labelledby="{cid}-title {cid}-desc" focusable="false" '
+        f'width="100%" role="img" aria-labelledby="{cid}-title" aria-describedby="{cid}-desc" focusable="false" '
         f'font-family="{FONT}" font-size="13" fill="{INK}">'
         f'<title id="{cid}-title">{_text(title)}</title><desc id="{cid}-desc">{_text(desc)}</desc>'
         + "".join(body) + "</svg>"
