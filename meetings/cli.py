@@ -216,7 +216,7 @@ def send_pending_mail() -> None:
 
 @click.command("annual-report")
 @click.option("--site", "site_code", required=True, help="The site's code, as in Sites (for example NGH).")
-@click.option("--year", type=click.IntRange(2000, 2100), required=True)
+@click.option("--year", type=int, required=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
               help="Where to write the PDF.")
 def annual_report(site_code: str, year: int, out: str) -> None:
@@ -226,8 +226,11 @@ def annual_report(site_code: str, year: int, out: str) -> None:
     from flask import current_app
 
     from meetings.governance import report
+    from meetings.governance.period import FIRST_YEAR
     from meetings.web import today_local
 
+    if not FIRST_YEAR <= year <= today_local().year:
+        raise click.BadParameter(f"choose a year from {FIRST_YEAR} to {today_local().year}", param_hint="--year")
     site = db.session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
     if site is None:
         codes = ", ".join(db.session.scalars(select(Site.code).order_by(Site.code)))
@@ -243,7 +246,8 @@ def rebuild_library() -> None:
     """Put every presented case of every ended meeting in the case library (after upgrading to a version
     with the library, or after a bulk import). Safe to run again."""
     from meetings.governance import library
+    from meetings.web import plural
 
     recorded = library.rebuild()
     db.session.commit()
-    click.echo(f"The case library holds {recorded} presented {'case' if recorded == 1 else 'cases'}.")
+    click.echo(f"The case library holds {recorded} presented {plural(recorded, 'case')}.")

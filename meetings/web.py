@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, current_app, render_template, request, stream_with_context, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from meetings import nhs_number, qr
 from meetings.extensions import db
@@ -23,6 +24,25 @@ ERROR_MESSAGES = {
     429: ("Too many attempts", "Wait a minute, then try again."),
     500: ("Sorry, something went wrong", "Nothing you entered was saved. Try again in a moment."),
 }
+
+
+# The largest id a route takes: a database integer. A longer number is no such page (404), not an error.
+MAX_ID = 2**31 - 1
+# The furthest page a list goes to; further is past the end, not an overflow.
+MAX_PAGE = 100_000
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route, bounded to what the database can hold."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def page_number() -> int:
+    """The `page` asked for in the query string, from 1 to MAX_PAGE."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
 def is_htmx() -> bool:
@@ -115,6 +135,7 @@ def render_error(code: int, message: str | None = None):
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["nhs_number"] = nhs_number.formatted

@@ -18,7 +18,7 @@ from meetings.extensions import db
 from meetings.governance import scorecard
 from meetings.governance.period import Period, PeriodError
 from meetings.models import (
-    Attendance, AttendanceStatus, AuditEvent, Case, CaseStatus, LibraryEntry, Meeting, MeetingStatus,
+    Attendance, AttendanceStatus, AuditEvent, Case, CaseIdentifiers, CaseStatus, LibraryEntry, Meeting, MeetingStatus,
     PathwayStage, Profession, Role, person_key,
 )
 from tests.conftest import approve_for_room, signed_in
@@ -161,6 +161,7 @@ def test_a_sites_year_counted_by_hand(department):
 def test_the_network_counts_every_site_and_its_regional_meetings(department):
     card = scorecard.for_network(Period.year(2025), TODAY)
     assert card.meetings_held == 5 and card.regional_meetings_held == 1
+    assert card.meetings_with_a_rate == 4  # nobody is expected at a regional meeting
     rows = {row.name: row for row in card.sites}
     assert rows["Fernhill General Hospital"].meetings_held == 3
     assert rows["Fernhill General Hospital"].reporters_meeting_attendance == 2
@@ -208,7 +209,7 @@ def test_the_scorecard_page_draws_each_chart_with_its_table_and_text(app, depart
         section = body[body.index(f'id="{title_id.removesuffix("-title")}-heading"'):]
         assert "<table" in section[:section.index("</section>")], title.text
     attendance = next(chart for chart in charts if chart.get("aria-labelledby").startswith("attendance"))
-    assert "Reporting staff attendance reached 50% at 3 of 3 meetings held; the mean was 72%." in \
+    assert "Reporting staff attendance reached 50% at 3 of 3 meetings; the mean was 72%." in \
         attendance.find(f"{SVG}desc").text
     assert "Dr Yusuf Penrose" in body and "Zara Whitlock" in body  # the chair sees each reporter
 
@@ -390,6 +391,7 @@ def test_the_annual_report_from_the_command_line_and_the_button(app, department,
     assert "3 of 6 expected" in flat and "Reporting staff at each meeting" in flat
     assert "Perceptual (under-reading): 1 case" in flat and "Review the lung windows on every CT" in flat
     assert f"A{department.actions.a3.id}" in flat and f"A{department.actions.a7.id}" not in flat
+    assert f"A{department.actions.a8.id}" in flat  # the regional meeting's action for every site
     for name in ("Quartermaine", "Dr Ada Quill", "Dr Yusuf Penrose", "Zara Whitlock", "9990001234"):
         assert name not in flat, name
 
@@ -402,3 +404,25 @@ def test_the_annual_report_from_the_command_line_and_the_button(app, department,
     assert chair.get(f"/governance/sites/{department.site.id}/annual-report.pdf?year=1999").status_code == 404
     yusuf = signed_in(app.test_client(), department.yusuf)
     assert yusuf.get(f"/governance/sites/{department.site.id}/annual-report.pdf?year=2025").status_code == 404
+
+
+def test_a_case_changed_after_approval_leaves_the_library_until_approved_again(app, presented):
+    case = presented.case
+    member = signed_in(app.test_client(), make_user(home_site=presented.site))
+    db.session.commit()
+    assert member.get(f"/library/{case.id}").status_code == 200
+    identifiers = db.session.get(CaseIdentifiers, case.id)
+    identifiers.patient_name = "Zebedee Quartermayne"  # corrected: the approved texts may now hold a name
+    db.session.commit()
+    assert db.session.get(LibraryEntry, case.id) is None
+    assert member.get(f"/library/{case.id}").status_code == 404
+    assert "0 cases." in member.get("/library/").get_data(as_text=True)
+    assert approve_for_room(presented.client, db.session.get(Case, case.id)).status_code == 303
+    assert member.get(f"/library/{case.id}").status_code == 200
+
+    # The room's classification after the meeting reaches the library's filters.
+    presented.client.post(f"/meetings/{presented.meeting.id}/cases/{case.id}/outcome",
+                          data={"discrepancy_type": "communication", "clinical_significance": "major"})
+    assert db.session.get(LibraryEntry, case.id).discrepancy_type == "communication"
+    assert "1 case matches" in member.get("/library/?discrepancy_type=communication").get_data(as_text=True)
+

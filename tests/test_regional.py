@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from meetings.actions import reminders
 from meetings.cases import service as cases
 from meetings.extensions import db
+from meetings.governance import report
 from meetings.live.service import note_digest
 from meetings.models import (
     Action, ActionStatus, AuditEvent, Case, CaseIdentifiers, CaseStatus, LiveState, MeetingStatus, Role,
@@ -421,3 +423,19 @@ def test_the_network_action_nags_nobody_and_a_site_that_leaves_stops_counting(ap
     parent = db.session.get(Action, parent.id)
     assert parent.status == ActionStatus.DONE, "the departed site's open copy does not hold it open"
     assert parent.closing_note == f"{len(copies) - 1} of {len(copies) - 1} sites done"
+
+
+def test_the_annual_report_lists_the_sites_own_copy_of_a_network_action(app, network):
+    meeting = _regional_meeting(network, status=MeetingStatus.LIVE, days_ahead=0)
+    db.session.commit()
+    regional = signed_in(app.test_client(), network.regional_chair)
+    assert _capture_network_action(regional, meeting, network.regional_chair).status_code == 200
+    meeting.status = MeetingStatus.ENDED
+    parent = db.session.scalar(select(Action).where(Action.meeting_id == meeting.id, Action.per_site))
+    copy = next(each for each in parent.site_copies if each.sites[0].id == network.oakhurst.id)
+    db.session.commit()
+    year = meeting.starts_at.astimezone(ZoneInfo("Europe/London")).year
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        report.annual_report(network.oakhurst, year, date.today()))).pages)
+    assert f"A{copy.id} " in text and f"A{parent.id} " not in text
+    assert "Add a lung-window check" in " ".join(text.split())

@@ -131,3 +131,13 @@ def test_friendly_error_page_when_something_breaks(app, client, login_as, monkey
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert "Sorry, something went wrong" in body and "database fell over" not in body
+
+
+def test_numbers_too_large_for_the_database_find_nothing(client, login_as):
+    """An id or page past what the database holds is no such page, not an overflow (a 500)."""
+    login_as(Role.ADMIN)
+    huge = 2**63
+    assert client.get(f"/cases/{huge}").status_code == 404
+    assert client.get(f"/governance/?site={huge}").status_code == 404
+    for url in ("/library/", "/actions/", "/admin/users"):
+        assert client.get(f"{url}?page={huge}").status_code == 200, url

@@ -14,7 +14,7 @@ from meetings.extensions import db
 from meetings.live import views as live_views
 from meetings.models import Action, Case, Meeting, Role, Site, User
 from meetings.security import role_required, safe_next
-from meetings.web import csv_response, format_datetime, is_htmx, today_local
+from meetings.web import csv_response, format_datetime, is_htmx, page_number, today_local
 
 bp = Blueprint("actions", __name__)
 
@@ -87,7 +87,7 @@ def _rows_context() -> dict:
 @role_required(Role.RISK, Role.CHAIR, Role.REGIONAL_CHAIR, Role.ADMIN)
 def index():
     filters = service.Filters.from_args(request.args)
-    page = service.register_page(current_user, filters, today_local(), page=request.args.get("page", 1, type=int))
+    page = service.register_page(current_user, filters, today_local(), page=page_number())
     context = _rows_context() | {"page": page, "filters": filters, "back": request.full_path}
     if is_htmx() and request.headers.get("HX-Target") == "action-results":
         response = Response(render_template("actions/_results.html", **context))

@@ -9,7 +9,7 @@ from meetings.admin.forms import SiteForm, UserForm
 from meetings.extensions import db
 from meetings.models import Role, Site, User
 from meetings.security import role_required
-from meetings.web import is_htmx
+from meetings.web import is_htmx, page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -31,7 +31,7 @@ def _get_or_404(model, object_id: int):
 @bp.get("/users")
 def users():
     q = request.args.get("q", "").strip()
-    page = service.search_users(q, request.args.get("page", 1, type=int))
+    page = service.search_users(q, page_number())
     template = "admin/_user_table.html" if is_htmx() else "admin/users.html"
     return render_template(template, page=page, q=q)
 

@@ -39,9 +39,12 @@ def _counts(figure_id: str, title: str, counts: tuple[Count, ...], category: str
 
 
 def attendance(card: Scorecard) -> Figure:
-    met = card.meetings_meeting_attendance
-    summary = (f"Reporting staff attendance reached {percent(ATTENDANCE_TARGET)} at {met} of {card.meetings_held} "
-               f"{plural(card.meetings_held, 'meeting')} held; the mean was {percent(card.mean_attendance_rate)}."
+    met, counted = card.meetings_meeting_attendance, card.meetings_with_a_rate
+    uncounted = card.meetings_held - counted
+    summary = (f"Reporting staff attendance reached {percent(ATTENDANCE_TARGET)} at {met} of {counted} "
+               f"{plural(counted, 'meeting')}; the mean was {percent(card.mean_attendance_rate)}."
+               + (f" {uncounted} regional or with no reporting staff to count {plural(uncounted, 'is', 'are')} "
+                  "not in the rate." if uncounted else "")
                if card.meetings else "No meetings were held in this period.")
     bars = [charts.Bar(format_datetime(meeting.starts_at, "%-d %b %Y"), round((meeting.rate or 0) * 100),
                        percent(meeting.rate)) for meeting in card.meetings]

@@ -18,8 +18,7 @@ from meetings.models import (
     Modality, PathwayStage, Site,
 )
 
-# Kinds that are incidents or near misses; great pickups and teaching cases are not reported.
-INCIDENT_KINDS = (CaseKind.DISCREPANCY, CaseKind.NEAR_MISS, CaseKind.SYSTEM_ISSUE)
+INCIDENT_KINDS = tuple(kind for kind in CaseKind if kind.is_incident)
 
 HEADER = (
     "Lightbox reference", "Date discussed", "Site", "Kind", "Pathway stage", "Modality", "Body region",

@@ -1,7 +1,9 @@
 """The case library: every presented case, as the room saw it, to search and teach from.
 
 Entries are written from the AnonymisedCase when a meeting ends and again when its learning is edited
-(`record`); searching and showing read only the entries, never a case's own texts.
+(`record`); searching and showing read only the entries, never a case's own texts. An entry lives only as
+long as the anonymisation it was made from is current: any change that makes the chair review the case
+again (its texts, identifiers, captions or redaction boxes) withdraws it, and approval puts it back.
 """
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import abort
-from sqlalchemy import Select, extract, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, event, extract, func, inspect, select
+from sqlalchemy.orm import Session, contains_eager
 
+from meetings.anonymise.case import REVIEWED_FIELDS
 from meetings.extensions import db
 from meetings.models import (
-    Case, CaseKind, CaseStatus, DiscrepancyType, LibraryEntry, Meeting, MeetingStatus, Modality, User,
+    Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus, DiscrepancyType, LibraryEntry, Meeting, MeetingStatus,
+    Modality, User,
 )
 from meetings.web import local_time
 
@@ -24,19 +28,18 @@ SEARCHED_FIELDS = ("title", "body_region", "clinical_question", "report_text", "
 
 
 def record(case: Case) -> LibraryEntry | None:
-    """Put a presented case of an ended meeting in the library, or bring its entry up to date.
-
-    A case whose anonymisation must be reviewed again keeps the entry it had: that was approved.
-    """
+    """Put a presented case of an ended meeting in the library, or bring its entry up to date; None while
+    it is not in the library (its anonymisation is to be reviewed again, or its meeting has not ended)."""
+    # Imported here: the minutes import this module to keep the library up to date.
     from meetings.minutes.content import as_the_room_saw_it
 
     meeting = case.meeting
     if case.status != CaseStatus.PRESENTED or meeting is None or meeting.status != MeetingStatus.ENDED:
         return None
     seen = as_the_room_saw_it(case)
-    entry = db.session.get(LibraryEntry, case.id)
     if seen is None:
-        return entry
+        return None
+    entry = db.session.get(LibraryEntry, case.id)
     if entry is None:
         entry = LibraryEntry(case_id=case.id)
         db.session.add(entry)
@@ -59,15 +62,44 @@ def search_text(entry: LibraryEntry) -> str:
 
 def record_meeting(meeting: Meeting) -> int:
     """Every presented case of an ended meeting; the number recorded."""
-    cases = db.session.scalars(select(Case).where(Case.meeting_id == meeting.id, Case.status == CaseStatus.PRESENTED)
-                               .options(selectinload(Case.review), selectinload(Case.images))).all()
-    return sum(1 for case in cases if record(case) is not None)
+    from meetings.minutes.content import queued_cases
+
+    return sum(1 for case in queued_cases(meeting) if record(case) is not None)
 
 
 def rebuild() -> int:
     """Record every presented case of every ended meeting: once after upgrading, or after a bulk import."""
     meetings = db.session.scalars(select(Meeting).where(Meeting.status == MeetingStatus.ENDED)).all()
     return sum(record_meeting(meeting) for meeting in meetings)
+
+
+# Which changes make a case's approved anonymisation out of date (see `meetings.cases.review.fingerprint`).
+_REVIEWED = {Case: (*REVIEWED_FIELDS, "site_id"), CaseImage: ("caption", "redaction_boxes"),
+             CaseIdentifiers: tuple(column.key for column in CaseIdentifiers.__table__.columns)}
+
+
+def _case_changed(target) -> int | None:
+    """The case whose reviewed content `target`'s pending changes alter, if any."""
+    fields = _REVIEWED.get(type(target))
+    if fields is None:
+        return None
+    state = inspect(target)
+    if state.pending or state.deleted or any(state.attrs[field].history.has_changes() for field in fields):
+        return target.id if isinstance(target, Case) else target.case_id
+    return None
+
+
+@event.listens_for(Session, "before_flush")
+def _withdraw_changed_cases(session: Session, flush_context, instances) -> None:
+    """Take a case out of the library the moment it no longer matches what the chair approved, whoever
+    changed it and from wherever: a search must never find, nor a page show, unapproved text or pixels."""
+    changed = {case_id for target in (*session.dirty, *session.new, *session.deleted)
+               if (case_id := _case_changed(target)) is not None}
+    if not changed:
+        return
+    with session.no_autoflush:
+        for entry in session.scalars(select(LibraryEntry).where(LibraryEntry.case_id.in_(changed))):
+            session.delete(entry)
 
 
 # --- searching ---------------------------------------------------------------------------------
@@ -109,7 +141,8 @@ class Filters:
 
 def visible(user: User) -> Select:
     """Entries from the meetings the person sees: their site's and the network's regional ones."""
-    return select(LibraryEntry).join(Meeting, LibraryEntry.meeting_id == Meeting.id).where(Meeting.visible_to(user))
+    return (select(LibraryEntry).join(LibraryEntry.meeting).options(contains_eager(LibraryEntry.meeting))
+            .where(Meeting.visible_to(user)))
 
 
 def _like(term: str) -> str:

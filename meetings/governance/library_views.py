@@ -8,7 +8,7 @@ from meetings.cases.review_views import anonymised_image_response
 from meetings.extensions import db
 from meetings.governance import library
 from meetings.models import Case, CaseKind, DiscrepancyType, Modality
-from meetings.web import is_htmx
+from meetings.web import is_htmx, page_number
 
 bp = Blueprint("library", __name__)
 
@@ -17,7 +17,7 @@ bp = Blueprint("library", __name__)
 @login_required
 def index():
     filters = library.Filters.from_args(request.args)
-    page = library.search_page(current_user, filters, request.args.get("page", 1, type=int))
+    page = library.search_page(current_user, filters, page_number())
     context = {"page": page, "filters": filters}
     if is_htmx() and request.headers.get("HX-Target") == "library-results":
         response = Response(render_template("library/_results.html", **context))

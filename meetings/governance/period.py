@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from meetings.web import format_date, zone
+from meetings.schedule.service import at_local
+from meetings.web import format_date
 
 # The earliest year a period may start in: older dates are typing mistakes, not governance history.
 FIRST_YEAR = 2000
@@ -85,13 +86,13 @@ class Period:
 
     @property
     def starts_at(self) -> datetime:
-        """The first instant of the first day, local time, as a stored (aware) time compares."""
-        return datetime.combine(self.start, time(), zone())
+        """The first instant of the first day, local time."""
+        return at_local(self.start, time())
 
     @property
     def ends_before(self) -> datetime:
         """The first instant after the last day."""
-        return datetime.combine(self.end + timedelta(days=1), time(), zone())
+        return at_local(self.end + timedelta(days=1), time())
 
     def expected(self, per_year: float) -> int:
         """A yearly target for this period, to the nearest whole number and never less than one."""

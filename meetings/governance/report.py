@@ -6,17 +6,19 @@ scrubbed again). No person is named: the per-person figures stay on the governan
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 
+from meetings.actions.service import applies_to
 from meetings.extensions import db
 from meetings.governance import figures, scorecard
 from meetings.governance.period import Period
 from meetings.minutes.content import ActionRow, action_rows, queued_cases
 from meetings.models import (
-    CaseKind, DiscrepancyType, LibraryEntry, Meeting, MeetingScope, MeetingStatus, Site,
+    Action, CaseKind, DiscrepancyType, LibraryEntry, Meeting, MeetingScope, MeetingStatus, Site,
 )
 from meetings.pdf import render_pdf
 
@@ -38,7 +40,7 @@ class Theme:
 @dataclass(frozen=True)
 class MeetingActions:
     title: str
-    starts_at: object
+    starts_at: datetime
     actions: tuple[ActionRow, ...]
 
 
@@ -68,13 +70,29 @@ def themes(site: Site, period: Period) -> tuple[Theme, ...]:
 
 
 def meeting_actions(site: Site, period: Period) -> tuple[MeetingActions, ...]:
+    """The actions of the site's meetings in the period, and of the regional meetings its own copies of
+    network actions came from (with the copy's reference and status: the site's part)."""
     meetings = db.session.scalars(
-        select(Meeting).where(Meeting.scope == MeetingScope.LOCAL, Meeting.site_id == site.id,
+        select(Meeting).where(or_(and_(Meeting.scope == MeetingScope.LOCAL, Meeting.site_id == site.id),
+                                  Meeting.scope == MeetingScope.REGIONAL),
                               Meeting.status == MeetingStatus.ENDED, Meeting.starts_at >= period.starts_at,
                               Meeting.starts_at < period.ends_before).order_by(Meeting.starts_at)).all()
-    listed = (MeetingActions(meeting.title, meeting.starts_at, action_rows(meeting, queued_cases(meeting)))
-              for meeting in meetings)
-    return tuple(each for each in listed if each.actions)
+    listed = []
+    for meeting in meetings:
+        rows = action_rows(meeting, queued_cases(meeting))
+        if meeting.scope == MeetingScope.REGIONAL:
+            network = aliased(Action)
+            copies = {f"A{copy.network_action_id}": copy for copy in db.session.scalars(
+                select(Action).join(network, Action.network_action_id == network.id)
+                .where(network.meeting_id == meeting.id, applies_to(site.id)))}
+            for_site = {f"A{action_id}" for action_id in db.session.scalars(select(Action.id).where(
+                Action.meeting_id == meeting.id, Action.per_site.is_(False), applies_to(site.id)))}
+            rows = tuple(replace(row, reference=copies[row.reference].reference,
+                                 status=copies[row.reference].status_label) if row.reference in copies else row
+                         for row in rows if row.reference in copies or row.reference in for_site)
+        if rows:
+            listed.append(MeetingActions(meeting.title, meeting.starts_at, rows))
+    return tuple(listed)
 
 
 def annual_report(site: Site, year: int, today: date) -> bytes:

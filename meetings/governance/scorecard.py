@@ -23,7 +23,7 @@ from meetings.models import (
     Action, ActionStatus, Attendance, AttendanceStatus, Case, CaseKind, CaseStatus, DiscrepancyType, Meeting,
     MeetingScope, MeetingStatus, Modality, Profession, Site, User,
 )
-from meetings.web import zone
+from meetings.schedule.service import at_local
 
 # Who the College's expectations are about: everyone who reports images.
 REPORTING_PROFESSIONS = (
@@ -132,6 +132,11 @@ class Scorecard:
         return len(self.meetings)
 
     @property
+    def meetings_with_a_rate(self) -> int:
+        """Meetings with reporting staff to count: not regional ones, nor a site's with none."""
+        return sum(1 for meeting in self.meetings if meeting.rate is not None)
+
+    @property
     def meetings_meeting_attendance(self) -> int:
         return sum(1 for meeting in self.meetings if meeting.meets_target)
 
@@ -238,10 +243,11 @@ def _present(held) -> dict[int, list[int | None]]:
 
 
 def _expected_at(meeting, person) -> bool:
-    """Whether the person was one of the reporters the meeting was for: the meeting's site (every site for
-    a regional one), and an account made before it ended."""
-    at_site = meeting.scope == MeetingScope.REGIONAL or person.home_site_id == meeting.site_id
-    return at_site and person.created_at <= meeting.ends_at
+    """Whether the person was one of the reporters the meeting was for: those of its site with an account
+    made before it ended. Nobody is expected at a regional meeting (the College's expectation is of one's
+    own department's meetings), so regional meetings count people present but no attendance rate."""
+    return (meeting.scope == MeetingScope.LOCAL and person.home_site_id == meeting.site_id
+            and person.created_at <= meeting.ends_at)
 
 
 def _attendance(held, roster, present) -> tuple[MeetingAttendance, ...]:
@@ -326,7 +332,7 @@ def _as_of(period: Period, today: date) -> tuple[date, datetime]:
     """The day overdue actions are counted on (the period's end, or today while it runs), and the first
     instant after it."""
     as_of = min(period.end, today)
-    return as_of, datetime.combine(as_of + timedelta(days=1), time(), zone())
+    return as_of, at_local(as_of + timedelta(days=1), time())
 
 
 def _open_and_overdue(period: Period, today: date):
@@ -350,7 +356,7 @@ def _actions(period: Period, today: date, where) -> ActionFigures:
         scope.with_only_columns(Action.created_at, Action.closed_at).where(closed_in_period))]
     return ActionFigures(opened=opened, closed=len(spans), overdue=overdue,
                          median_days_to_close=round(statistics.median(spans), 1) if spans else None,
-                         as_of=_as_of(period, today)[0])
+                         as_of=min(period.end, today))
 
 
 def _overdue_by_site(period: Period, today: date, site_ids: list[int]) -> dict[int, int]:

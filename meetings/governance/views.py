@@ -11,7 +11,7 @@ from meetings.governance import access, figures, incidents, report, scorecard
 from meetings.governance.period import FIRST_YEAR, Period, PeriodError
 from meetings.models import Role, Site
 from meetings.security import role_required
-from meetings.web import csv_response, pdf_response, today_local
+from meetings.web import MAX_ID, csv_response, pdf_response, today_local
 
 bp = Blueprint("governance", __name__)
 
@@ -53,6 +53,8 @@ def index():
     """The person's own site, or the site an admin picked; the network for those who run it."""
     chosen = request.args.get("site", type=int) or current_user.home_site_id
     if chosen is not None:
+        if not 0 < chosen <= MAX_ID:
+            abort(404)
         return site(chosen)
     if access.can_view_network(current_user):
         return network()

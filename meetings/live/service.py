@@ -216,6 +216,7 @@ def set_outcome(case: Case, outcome: Outcome) -> None:
     # A grade is kept only where the case's site grades; switching grading off hides, never invents, one.
     if case.site.radpeer_enabled and not case.is_regional:
         case.radpeer_grade = allowed(outcome.radpeer_grade, RadpeerGrade)
+    library.record(case)  # classified after the meeting ended: the library's filters follow
 
 
 # --- polls --------------------------------------------------------------------------------------

@@ -30,6 +30,11 @@ class CaseKind(LabelledEnum):
             CaseKind.SYSTEM_ISSUE: "System or process issue",
         }[self]
 
+    @property
+    def is_incident(self) -> bool:
+        """Reported to incident systems; great pickups and teaching cases are not."""
+        return self in (CaseKind.DISCREPANCY, CaseKind.NEAR_MISS, CaseKind.SYSTEM_ISSUE)
+
 
 class CaseStatus(LabelledEnum):
     SUBMITTED = "submitted"
@@ -215,6 +220,10 @@ class Case(Base):
     @property
     def discrepancy_type_label(self) -> str:
         return DiscrepancyType(self.discrepancy_type).label if self.discrepancy_type else ""
+
+    @property
+    def is_incident(self) -> bool:
+        return CaseKind(self.kind).is_incident
 
     @property
     def pathway_stage_label(self) -> str:
