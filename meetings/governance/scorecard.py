@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true, union
 
 from meetings.actions.service import applies_to
 from meetings.extensions import db
@@ -20,7 +20,7 @@ from meetings.governance.period import (
     ATTENDANCE_TARGET, CASES_PER_REPORTER_PER_YEAR, MEETINGS_PER_YEAR, Period,
 )
 from meetings.models import (
-    Action, ActionStatus, Attendance, AttendanceStatus, Case, CaseKind, CaseStatus, DiscrepancyType, Meeting,
+    Action, ActionSite, ActionStatus, Attendance, AttendanceStatus, Case, CaseKind, CaseStatus, DiscrepancyType, Meeting,
     MeetingScope, MeetingStatus, Modality, Profession, Site, User,
 )
 from meetings.schedule.service import at_local
@@ -251,9 +251,12 @@ def _expected_at(meeting, person) -> bool:
 
 
 def _attendance(held, roster, present) -> tuple[MeetingAttendance, ...]:
+    by_site: dict[int, list] = defaultdict(list)
+    for person in roster:
+        by_site[person.home_site_id].append(person)
     rows = []
     for meeting in held:
-        expected = {person.id for person in roster if _expected_at(meeting, person)}
+        expected = {person.id for person in by_site.get(meeting.site_id, ()) if _expected_at(meeting, person)}
         here = present.get(meeting.id, [])
         rows.append(MeetingAttendance(
             meeting_id=meeting.id, title=meeting.title, starts_at=meeting.starts_at, site_id=meeting.site_id,
@@ -360,9 +363,15 @@ def _actions(period: Period, today: date, where) -> ActionFigures:
 
 
 def _overdue_by_site(period: Period, today: date, site_ids: list[int]) -> dict[int, int]:
-    """Overdue actions per site, each site's own meetings' and its copies of network actions."""
-    return {site_id: db.session.scalar(
-        select(func.count(Action.id)).join(Meeting, Action.meeting_id == Meeting.id).where(
-            or_(Meeting.site_id == site_id, applies_to(site_id)), Action.per_site.is_(False),
-            _open_and_overdue(period, today))) or 0
-        for site_id in site_ids}
+    """Overdue actions per site, as a site's scorecard counts them (held at the site, for it, or for every
+    site), in one query whatever the number of sites: each (action, site) pair once, then counted."""
+    overdue = and_(Action.per_site.is_(False), _open_and_overdue(period, today))
+    pairs = union(
+        select(Action.id.label("action_id"), Meeting.site_id.label("site_id"))
+        .join(Meeting, Action.meeting_id == Meeting.id).where(overdue, Meeting.site_id.isnot(None)),
+        select(ActionSite.action_id, ActionSite.site_id).join(Action, ActionSite.action_id == Action.id)
+        .where(overdue),
+        select(Action.id, Site.id).join(Site, true()).where(overdue, Action.all_sites),
+    ).subquery()
+    counts = dict(db.session.execute(select(pairs.c.site_id, func.count()).group_by(pairs.c.site_id)).all())
+    return {site_id: counts.get(site_id, 0) for site_id in site_ids}
