@@ -426,3 +426,11 @@ def test_a_case_changed_after_approval_leaves_the_library_until_approved_again(a
     assert db.session.get(LibraryEntry, case.id).discrepancy_type == "communication"
     assert "1 case matches" in member.get("/library/?discrepancy_type=communication").get_data(as_text=True)
 
+
+
+def test_rebuild_library_puts_back_what_ended_meetings_presented(app, presented):
+    db.session.delete(db.session.get(LibraryEntry, presented.case.id))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["rebuild-library"])
+    assert result.exit_code == 0 and "The case library holds 1 presented case." in result.output
+    assert db.session.get(LibraryEntry, presented.case.id).title == "CT chest"
