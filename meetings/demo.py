@@ -219,7 +219,7 @@ def _cases(sites, people, meetings) -> list[Case]:
                 discussion_notes="The room agreed the finding was subtle but visible in retrospect." if past else "",
                 learning_points=learning if past else "",
                 discrepancy_type="perceptual" if past and kind == CaseKind.DISCREPANCY else None,
-                pathway_stage=PathwayStage.REPORTING if kind in (CaseKind.DISCREPANCY, CaseKind.NEAR_MISS) else None,
+                pathway_stage=PathwayStage.REPORTING if past and kind in (CaseKind.DISCREPANCY, CaseKind.NEAR_MISS) else None,
             )
             name, dob, hospital_number, accession = patient
             reporter = people[reporter_email]
