@@ -1,15 +1,17 @@
-"""Admin pages: invite, edit and deactivate people; manage the network's sites."""
+"""Admin pages: invite, edit and deactivate people; manage the network's sites; read the audit log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from meetings import audit
 from meetings.admin import service
 from meetings.admin.forms import SiteForm, UserForm
 from meetings.extensions import db
 from meetings.models import Role, Site, User
+from meetings.operations import audit_log as audit_log_service
 from meetings.security import role_required
-from meetings.web import is_htmx, page_number
+from meetings.web import csv_response, is_htmx, page_number, today_local
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -149,3 +151,28 @@ def set_site_active(site_id: int):
     if is_htmx():
         return render_template("admin/_site_row.html", site=site)
     return redirect(url_for("admin.sites"), code=303)
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+@bp.get("/audit")
+def audit_log():
+    filters = audit_log_service.Filters.from_args(request.args)
+    page = audit_log_service.page_of(filters, page_number())
+    template = "admin/_audit_results.html" if is_htmx() and request.headers.get("HX-Target") == "audit-results" \
+        else "admin/audit.html"
+    response = Response(render_template(template, page=page, filters=filters,
+                                        categories=audit_log_service.CATEGORIES, describe=audit_log_service.describe,
+                                        actor_label=audit_log_service.actor_label))
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+@bp.get("/audit.csv")
+def audit_log_export():
+    filters = audit_log_service.Filters.from_args(request.args)
+    # The export itself names people and what they looked at: it goes in the log too.
+    audit.record("audit.exported", current_user, filters=filters.as_args())
+    db.session.commit()
+    return csv_response(audit_log_service.CSV_HEADER, audit_log_service.csv_rows(audit_log_service.query(filters)),
+                        f"audit-log-{today_local().isoformat()}.csv")
