@@ -1,0 +1,1 @@
+"""Operations: backups, identifier retention and the audit trail."""
