@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_pending_mail)
     app.cli.add_command(annual_report)
     app.cli.add_command(rebuild_library)
+    app.cli.add_command(purge_identifiers)
 
 
 @click.command("create-user")
@@ -251,3 +252,28 @@ def rebuild_library() -> None:
     recorded = library.rebuild()
     db.session.commit()
     click.echo(f"The case library holds {recorded} presented {plural(recorded, 'case')}.")
+
+
+@click.command("purge-identifiers")
+@click.option("--days", type=click.IntRange(0), default=None,
+              help="Days after feedback is complete; IDENTIFIER_RETENTION_DAYS (90) when omitted.")
+@click.option("--dry-run", is_flag=True, help="Say which cases are due, and purge nothing.")
+def purge_identifiers(days: int | None, dry_run: bool) -> None:
+    """Purge the identifiers of cases whose feedback was complete long enough ago (cron-friendly: it
+    purges each case once, and running it again changes nothing)."""
+    from flask import current_app
+
+    from meetings.models import utcnow
+    from meetings.operations import purge
+    from meetings.web import plural
+
+    days = current_app.config["IDENTIFIER_RETENTION_DAYS"] if days is None else days
+    now = utcnow()
+    if dry_run:
+        due = purge.due(now, days)
+        click.echo(f"{len(due)} {plural(len(due), 'case')} due for purging ({days} days after feedback): "
+                   + (", ".join(f"C{case.id}" for case in due) or "none"))
+        return
+    purged = purge.purge_due(now, days)
+    db.session.commit()
+    click.echo(f"Purged the identifiers of {purged} {plural(purged, 'case')} ({days} days after feedback).")

@@ -70,7 +70,9 @@ def fingerprint(case: Case, *, images: bool = True) -> str:
     content = {
         "fields": [getattr(case, field) for field in anonymised.REVIEWED_FIELDS],
         "site": case.site_id,
-        "identifiers": [str(getattr(ids, column.key)) for column in CaseIdentifiers.__table__.columns],
+        # Every column as it was before `purged_at` existed, so its arrival left every approval current.
+        "identifiers": [str(getattr(ids, column.key)) for column in CaseIdentifiers.__table__.columns
+                        if column.key != "purged_at"],
         "captions": [[image.id, image.caption] for image in case.images],
     }
     if images:

@@ -75,7 +75,7 @@ def rebuild() -> int:
 
 # Which changes make a case's approved anonymisation out of date (see `meetings.cases.review.fingerprint`).
 _REVIEWED = {Case: (*REVIEWED_FIELDS, "site_id"), CaseImage: ("case_id", "caption", "redaction_boxes"),
-             CaseIdentifiers: tuple(column.key for column in CaseIdentifiers.__table__.columns)}
+             CaseIdentifiers: CaseIdentifiers.identifying_fields()}
 
 
 def _case_changed(target) -> int | None:

@@ -289,8 +289,15 @@ class CaseIdentifiers(Base):
     reporter_name: Mapped[str] = mapped_column(String(200), default="")
     reporter_email: Mapped[str] = mapped_column(String(254), default="")
     referrer_name: Mapped[str] = mapped_column(String(200), default="")
+    # When the retention policy took them out (`flask --app app purge-identifiers`); None while held.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="identifiers")
+
+    @classmethod
+    def identifying_fields(cls) -> tuple[str, ...]:
+        """The columns that identify someone (not the case they belong to, nor when they were purged)."""
+        return tuple(column.key for column in cls.__table__.columns if column.key not in ("case_id", "purged_at"))
 
 
 class CaseReview(Base):
