@@ -9,6 +9,7 @@ from meetings.auth.forms import MIN_PASSWORD_LENGTH
 from meetings.auth.service import find_user_by_email, normalise_email
 from meetings.extensions import db
 from meetings.models import Role, Site, User
+from meetings.operations.backup import backup, restore
 
 
 def init_app(app: Flask) -> None:
@@ -23,6 +24,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(annual_report)
     app.cli.add_command(rebuild_library)
     app.cli.add_command(purge_identifiers)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("create-user")
