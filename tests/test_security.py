@@ -141,3 +141,22 @@ def test_numbers_too_large_for_the_database_find_nothing(client, login_as):
     assert client.get(f"/governance/?site={huge}").status_code == 404
     for url in ("/library/", "/actions/", "/admin/users"):
         assert client.get(f"{url}?page={huge}").status_code == 200, url
+
+
+def test_sign_in_works_while_the_rate_limiters_redis_is_down(app, db):
+    """Counts fall back to memory: an outage of Redis must not take sign-in down with it."""
+    from meetings import create_app
+    from meetings.extensions import limiter
+
+    user = make_user()
+    db.session.commit()
+    cut_off = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key-not-for-production",
+                          "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                          "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1", "WTF_CSRF_ENABLED": False,
+                          "MAIL_SERVER": ""})
+    client = cut_off.test_client()
+    try:
+        assert client.post("/auth/sign-in", data={"email": user.email, "password": "wrong"}).status_code == 401
+        assert client.post("/auth/sign-in", data={"email": user.email, "password": PASSWORD}).status_code == 303
+    finally:
+        limiter.init_app(app)  # one limiter serves every app made in this process: give it back its storage
