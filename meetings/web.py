@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, render_template, request, stream_with_context, url_for
+from flask import Flask, Response, current_app, g, render_template, request, stream_with_context, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from meetings import nhs_number, qr
-from meetings.extensions import db
+from meetings.extensions import db, login_manager
 
 ERROR_MESSAGES = {
     400: ("Something was wrong with that request", "Go back, check what you entered and try again."),
@@ -23,6 +24,7 @@ ERROR_MESSAGES = {
     413: ("That file is too large", "Go back and choose a smaller file."),
     429: ("Too many attempts", "Wait a minute, then try again."),
     500: ("Sorry, something went wrong", "Nothing you entered was saved. Try again in a moment."),
+    503: ("Lightbox cannot reach its database just now", "Nothing you entered was saved. Try again in a minute."),
 }
 
 
@@ -154,9 +156,27 @@ def init_app(app: Flask) -> None:
     def csrf_error(error):
         return render_error(400, "This form had expired. Go back, reload the page and submit it again.")
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        # The database went away, restarted or is full. The request's work is abandoned, and the page is
+        # drawn without asking the database anything more, not even who is signed in (the session cookie is
+        # left alone, so nobody is signed out by a blip). Logged without the statement's parameters.
+        app.logger.error("Database unavailable on %s %s: %s", request.method, request.path,
+                         getattr(error, "orig", None) or type(error).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - its connection is gone already; the page must still go out
+            pass
+        g._login_user = login_manager.anonymous_user()  # what Flask-Login's current_user reads
+        return render_error(503)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code and error.code >= 300 and error.code < 400:
             return error
+        if (error.code or 500) >= 500:
+            # A failed flush leaves the session refusing every query, the error page's own included.
+            db.session.rollback()
         # Also receives unhandled exceptions, wrapped as InternalServerError (tests see them raised).
         return render_error(error.code or 500)
