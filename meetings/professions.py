@@ -20,6 +20,8 @@ def registration_error(body: str, number: str | None) -> str | None:
     number = normalise_registration(number)
     if body == ProfessionalBody.NONE:
         return "Choose a professional body, or leave the number empty" if number else None
+    if body not in set(ProfessionalBody):
+        return "Choose a professional body from the list" if number else None
     pattern, message = _PATTERNS[ProfessionalBody(body)]
     if not number:
         return f"Enter the {body} number"

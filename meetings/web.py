@@ -42,6 +42,12 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def whole_number(value: str | None) -> bool:
+    """Digits a person could type for a count or an id: str.isdigit() alone also accepts "²", which int()
+    refuses, and int() refuses more than 4,300 digits."""
+    return bool(value) and len(value) <= 9 and value.isascii() and value.isdigit()
+
+
 def page_number() -> int:
     """The `page` asked for in the query string, from 1 to MAX_PAGE."""
     return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
@@ -151,6 +157,17 @@ def init_app(app: Flask) -> None:
         # One commit per request, in the view; anything uncommitted here is abandoned.
         if exc is not None:
             db.session.rollback()
+
+    @app.before_request
+    def refuse_nul_characters():
+        # No one types a NUL, PostgreSQL cannot store one, and SQLite would keep text no page shows whole.
+        typed = [request.path, *request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            typed += [part for pair in request.form.items(multi=True) for part in pair if part]
+        if any("\x00" in text for text in typed):
+            return render_error(400, "That held a character Lightbox cannot store (a NUL). Go back, retype it "
+                                     "and try again.")
+        return None
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -114,7 +114,7 @@ def save_case(case: Case | None, submitter: User, data: dict, upload_token: str)
         setattr(case, field, _strip(data[field]) or "")
     case.site_id = data["site_id"]
     for field in IDENTIFIER_FIELDS:
-        setattr(identifiers, field, _strip(data[field]) or ("" if isinstance(data[field], str) else None))
+        setattr(identifiers, field, _strip(data[field]) or (None if CaseIdentifiers.__table__.columns[field].nullable else ""))
     identifiers.nhs_number = digits_only(data["nhs_number"])
     reporter_id = data["reporter_id"] or None
     identifiers.reporter_id = reporter_id

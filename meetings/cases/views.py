@@ -15,7 +15,7 @@ from meetings.feedback import emails as feedback_emails
 from meetings.feedback import pats
 from meetings.models import Case, CaseKind, CaseStatus, Meeting, Pat, PatReason, Role, Site, User
 from meetings.security import role_required
-from meetings.web import is_htmx
+from meetings.web import is_htmx, whole_number
 
 bp = Blueprint("cases", __name__)
 
@@ -49,8 +49,9 @@ def _take_uploads(form: CaseForm) -> bool:
 
 
 def _image_edits() -> tuple[dict[int, str], set[int]]:
-    captions = {int(k.split("-")[-1]): v for k, v in request.form.items() if k.startswith("image-caption-")}
-    removed = {int(v) for v in request.form.getlist("remove-image")}
+    captions = {int(k.split("-")[-1]): v for k, v in request.form.items()
+                if k.startswith("image-caption-") and whole_number(k.split("-")[-1])}
+    removed = {int(v) for v in request.form.getlist("remove-image") if whole_number(v)}
     return captions, removed
 
 
@@ -321,7 +322,7 @@ def move(meeting_id: int, case_id: int):
 @bp.post("/meetings/<int:meeting_id>/queue/order")
 @login_required
 def reorder(meeting_id: int):
-    ids = [int(v) for v in request.form.getlist("case") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("case") if whole_number(v)]
     return _queue_change(meeting_id, lambda meeting: service.reorder(meeting, ids))
 
 

@@ -40,7 +40,7 @@ class Period:
         """
         year = args.get("year", "").strip()
         if year:
-            if not (year.isascii() and year.isdigit() and FIRST_YEAR <= int(year) <= today.year + 1):
+            if not (len(year) == 4 and year.isascii() and year.isdigit() and FIRST_YEAR <= int(year) <= today.year + 1):
                 raise PeriodError(f"Choose a year from {FIRST_YEAR} to {today.year + 1}")
             return cls.year(int(year))
         start, end = args.get("from", "").strip(), args.get("to", "").strip()

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import bindparam, create_engine, select
 from sqlalchemy.engine import Engine
 
-from meetings.live.service import whole_number
+from meetings.web import whole_number
 from meetings.models import LiveState
 from meetings.security import CONTENT_SECURITY_POLICY
 

@@ -17,6 +17,7 @@ from meetings import audit, device
 from meetings.cases import review
 from meetings.cases import service as cases
 from meetings.extensions import db
+from meetings.web import whole_number
 from meetings.governance import library
 from meetings.models import (
     Case, CaseStatus, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, MeetingStatus, Poll, PollKind,
@@ -43,11 +44,6 @@ class StaleNote(Exception):
 
 
 # --- the state ----------------------------------------------------------------------------------
-
-def whole_number(value: str | None) -> bool:
-    """Digits a person could type: str.isdigit() alone also accepts "²", which int() refuses."""
-    return bool(value) and value.isascii() and value.isdigit()
-
 
 def _new_join_code() -> str:
     return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))

@@ -37,5 +37,7 @@ def accepts(register: Register, typed: str | None, now: float | None = None) -> 
     """The current code and the previous one are good: someone who read it just before it changed has time
     to type it."""
     typed = "".join((typed or "").split())
+    if not typed.isascii():
+        return False  # "١٢٣٤" is not the code, and compare_digest takes only ASCII text
     current = window(now)
     return any(hmac.compare_digest(typed, code_for(register, w)) for w in (current, current - 1))
