@@ -160,3 +160,5 @@ def test_sign_in_works_while_the_rate_limiters_redis_is_down(app, db):
         assert client.post("/auth/sign-in", data={"email": user.email, "password": PASSWORD}).status_code == 303
     finally:
         limiter.init_app(app)  # one limiter serves every app made in this process: give it back its storage
+        with cut_off.app_context():
+            db.engine.dispose()  # its own pool: closed now, not by the garbage collector at exit
