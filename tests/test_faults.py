@@ -28,13 +28,10 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from flask import Request
@@ -58,6 +55,7 @@ from meetings.web import ERROR_MESSAGES
 from tests.conftest import _free_port, approve_for_room, is_fragment
 from tests.factories import PASSWORD, make_case, make_meeting, make_site, make_user
 from tests.faults_proxy import FaultyProxy
+from tests.http_browser import Reply, send
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -493,22 +491,6 @@ needs_postgresql = pytest.mark.skipif(
 
 
 @dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def csrf_token(self) -> str:
-        found = re.search(r'"X-CSRFToken": "([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"', self.text)
-        assert found, f"no CSRF token on the page ({self.status}): {self.text[:500]}"
-        return found.group(1) or found.group(2)
-
-
-@dataclass
 class Browser:
     """A browser talking to one server: its cookies, its CSRF token; redirects are not followed."""
 
@@ -526,35 +508,7 @@ class Browser:
 
     def request(self, method: str, path: str, fields: dict | None = None, files: dict | None = None,
                 headers: dict | None = None) -> Reply:
-        headers, body = dict(headers or {}), None
-        if files:
-            boundary = uuid.uuid4().hex
-            parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-                     for name, value in (fields or {}).items()]
-            parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                      f"Content-Type: {content_type}\r\n\r\n".encode() + content + b"\r\n"
-                      for name, (filename, content, content_type) in files.items()]
-            body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-        elif fields is not None:
-            body = urlencode(fields, doseq=True).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=DEADLINE * 2)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            reply = Reply(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-        for header in reply.headers.get_all("Set-Cookie") or ():
-            for name, morsel in SimpleCookie(header).items():
-                if morsel.value and morsel["max-age"] != "0":
-                    self.cookies[name] = morsel.value
-                else:
-                    self.cookies.pop(name, None)
-        return reply
+        return send(self.port, self.cookies, method, path, fields, files, headers, timeout=DEADLINE * 2)
 
 
 def _children(pid: int) -> set[int]:

@@ -12,7 +12,6 @@ database 14 is flushed before and after).
 """
 from __future__ import annotations
 
-import http.client
 import io
 import os
 import re
@@ -22,13 +21,10 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from flask_migrate import upgrade
@@ -43,7 +39,9 @@ from meetings.live import broadcast
 from meetings.live import service as live
 from meetings.models import Attendance, Case, CaseImage, LiveState, Role
 from meetings.register import service as registers
+from tests.conftest import _free_port
 from tests.factories import PASSWORD, make_case, make_meeting, make_user
+from tests.http_browser import Reply, send
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -79,22 +77,6 @@ pytestmark = [
 # --- a browser, and the servers ---------------------------------------------------------------------
 
 @dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def csrf_token(self) -> str:
-        found = re.search(r'"X-CSRFToken": "([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"', self.text)
-        assert found, f"no CSRF token on the page ({self.status})"
-        return found.group(1) or found.group(2)
-
-
-@dataclass
 class Browser:
     """One person's browser behind the load balancer: one origin, so its cookies go to whichever server
     answers. Redirects are not followed, so each answer is seen as sent."""
@@ -116,46 +98,7 @@ class Browser:
 
     def request(self, server: Server, method: str, path: str, fields: dict | None = None,
                 files: dict | None = None, headers: dict | None = None) -> Reply:
-        headers = dict(headers or {})
-        body = None
-        if files:
-            body, headers["Content-Type"] = _multipart(fields or {}, files)
-        elif fields is not None:
-            body = urlencode(fields, doseq=True).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=DEADLINE * 2)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            reply = Reply(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-        for header in reply.headers.get_all("Set-Cookie") or ():
-            for name, morsel in SimpleCookie(header).items():
-                if morsel.value and morsel["max-age"] != "0":
-                    self.cookies[name] = morsel.value
-                else:
-                    self.cookies.pop(name, None)
-        return reply
-
-
-def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = []
-    for name, value in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    for name, (filename, content, content_type) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f"Content-Type: {content_type}\r\n\r\n".encode() + content + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return send(server.port, self.cookies, method, path, fields, files, headers, timeout=DEADLINE * 2)
 
 
 class Server:
