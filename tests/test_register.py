@@ -7,7 +7,7 @@ import io
 import re
 import threading
 import time
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from meetings.extensions import db
 from meetings.models import Attendance, Evaluation, LiveState, Register, Role, utcnow
 from meetings.register import presence
+from meetings.schedule.service import at_local
 from meetings.web import local_time
 from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_site, make_user
@@ -545,6 +546,10 @@ def test_the_register_opened_after_the_meeting_still_reaches_the_room(app, meeti
 def test_late_additions_and_corrections_are_emailed_and_a_dead_senders_claim_expires(
         app, meeting_room, smtp_server, runner_env):
     meeting, code, client = meeting_room["meeting"], meeting_room["code"], meeting_room["client"]
+    # At lunchtime, so that an hour in is the same day whatever time the suite runs (late evening did not).
+    meeting.starts_at = at_local(local_time(meeting.starts_at).date(), time(12, 30))
+    meeting.ends_at = meeting.starts_at + timedelta(minutes=90)
+    db.session.commit()
     register_action(client, meeting, "open")
     register_action(client, meeting, "close")
     client.post(f"/meetings/{meeting.id}/register/add", data={
