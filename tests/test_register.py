@@ -6,7 +6,6 @@ import csv
 import io
 import re
 import threading
-import time
 from datetime import time, timedelta
 
 import pytest
