@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from meetings.cases import review
-from meetings.extensions import db
 from meetings.models import Role
 from tests.browser.conftest import PHONE, assert_accessible, sign_in, watch_errors
 from tests.factories import PASSWORD, make_case, make_meeting, make_user
