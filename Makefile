@@ -7,12 +7,16 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo seals its synthetic identifiers with a key made once and kept in instance/ (git ignores it). A
+# deployment sets IDENTIFIER_KEY or IDENTIFIER_KEY_FILE itself (README: Key management), which wins.
+DEMO_KEY := instance/identifier_key
+DEMO_ENV := IDENTIFIER_KEY_FILE=$${IDENTIFIER_KEY_FILE:-$(CURDIR)/$(DEMO_KEY)}
 
 .PHONY: run test bench install install-test system system-test db vendor
 
 run: install db
 	@echo "Lightbox is at http://$(HOST):$(PORT)  (demo: test NHS numbers 999... are accepted)"
-	ALLOW_TEST_NHS_NUMBERS=$${ALLOW_TEST_NHS_NUMBERS:-true} $(FLASK) run --host $(HOST) --port $(PORT)
+	ALLOW_TEST_NHS_NUMBERS=$${ALLOW_TEST_NHS_NUMBERS:-true} $(DEMO_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -59,6 +63,10 @@ static/vendor/.installed: node_modules/.installed scripts/vendor.py
 
 vendor: static/vendor/.installed
 
-db: install
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo --if-empty
+$(DEMO_KEY): | $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	@umask 077 && $(FLASK) new-identifier-key > $@.tmp && mv $@.tmp $@
+
+db: install $(DEMO_KEY)
+	$(DEMO_ENV) $(FLASK) db upgrade
+	$(DEMO_ENV) $(FLASK) seed-demo --if-empty

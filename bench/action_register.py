@@ -53,6 +53,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from bench.serving import (  # noqa: E402
+    IDENTIFIER_KEY,
     FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, finish, nearest_rank, print_statements,
     stop_on_failure,
 )
@@ -347,7 +348,8 @@ def shown(response) -> int:
 
 def run_database(name: str, url: str, args) -> dict:
     started = time.perf_counter()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "IDENTIFIER_KEY": IDENTIFIER_KEY, "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": False})
     seeder = Seeder(args.actions)
     with app.app_context():

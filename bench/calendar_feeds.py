@@ -63,6 +63,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, insert, or_, select, text  # noqa: E402
 
 from bench.serving import (  # noqa: E402
+    IDENTIFIER_KEY,
     FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, finish, nearest_rank, print_statements,
     stop_on_failure,
 )
@@ -469,7 +470,8 @@ class Bench:
 
 def run_database(name: str, url: str, args, profile: cProfile.Profile | None) -> dict:
     started = time.perf_counter()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "IDENTIFIER_KEY": IDENTIFIER_KEY, "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": False})
     seeder = Seeder()
     with app.app_context():

@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.serving import IDENTIFIER_KEY  # noqa: E402
 
 from flask_migrate import upgrade  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
@@ -84,7 +85,8 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="lightbox-cert-bench-"))
     database_url = f"sqlite:///{workdir / 'bench.db'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench",
+                      "IDENTIFIER_KEY": IDENTIFIER_KEY, "RATELIMIT_ENABLED": False,
                       "MAIL_OUTBOX": str(workdir / "outbox")})
     try:
         with app.app_context():

@@ -96,10 +96,11 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 from bench import action_register  # noqa: E402
 from bench.action_register import RequestFailed, aware, returning_ids  # noqa: E402
 from bench.serving import (  # noqa: E402
+    IDENTIFIER_KEY,
     FIRST_NAMES, LAST_NAMES, SITE_NAMES, Statements, databases_to_measure, finish, nearest_rank, print_statements,
     stop_on_failure,
 )
-from meetings import create_app  # noqa: E402
+from meetings import create_app, identifier_key  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.governance.library import search_text  # noqa: E402
 from meetings.models import (  # noqa: E402
@@ -413,13 +414,13 @@ class Seeder:
         identifiers = None
         if origin is None:
             exam = (created - timedelta(days=rng.randint(1, 30))).date()
-            identifiers = {"patient_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}-Testpatient",
-                           "nhs_number": f"{rng.randint(0, 10**10 - 1):010d}",
-                           "hospital_number": f"RX{rng.randint(100000, 999999)}",
-                           "date_of_birth": date(rng.randint(1930, 2005), rng.randint(1, 12), rng.randint(1, 28)),
-                           "accession_number": f"ACC{rng.randint(10**7, 10**8 - 1)}", "examination_date": exam,
-                           "reporter_id": None, "reporter_name": submitter["name"],
-                           "referrer_name": f"Dr {rng.choice(LAST_NAMES)}"}
+            identifiers = {"reporter_id": None, "sealed": identifier_key.seal({
+                "patient_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}-Testpatient",
+                "nhs_number": f"{rng.randint(0, 10**10 - 1):010d}",
+                "hospital_number": f"RX{rng.randint(100000, 999999)}",
+                "date_of_birth": date(rng.randint(1930, 2005), rng.randint(1, 12), rng.randint(1, 28)),
+                "accession_number": f"ACC{rng.randint(10**7, 10**8 - 1)}", "examination_date": exam,
+                "reporter_name": submitter["name"], "referrer_name": f"Dr {rng.choice(LAST_NAMES)}"})}
         approved = {field: case[field] for field in ("clinical_question", "report_text", "outcome_text",
                                                      "suggested_learning", "body_region")}
         review = {"redact": [], "keep": [], "fingerprint": f"{rng.getrandbits(256):064x}",
@@ -735,7 +736,8 @@ class Bench:
 
 def run_database(name: str, url: str, args) -> dict:
     started = time.perf_counter()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "IDENTIFIER_KEY": IDENTIFIER_KEY, "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": False})
     seeder = Seeder()
     with app.app_context():

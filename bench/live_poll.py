@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.serving import Gunicorn, demo_meeting, fresh_postgres, postgres_answers  # noqa: E402
+from bench.serving import IDENTIFIER_KEY, Gunicorn, demo_meeting, fresh_postgres, postgres_answers  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.live import broadcast, service  # noqa: E402
 
@@ -74,7 +74,8 @@ def wrk(url: str, seconds: float, connections: int, script: Path | None = None) 
 
 def run_database(name: str, database_url: str, args, pacing: Path) -> dict:
     code, version = seed_live_meeting(database_url)
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "RATELIMIT_STORAGE_URI": "memory://"}
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "IDENTIFIER_KEY": IDENTIFIER_KEY,
+           "RATELIMIT_STORAGE_URI": "memory://"}
     app = Gunicorn("app:app", env, args.workers, args.threads)
     # The same app reading the version from the database on every poll, to show what the cache saves.
     uncached = Gunicorn("app:app", env | {"LIVE_VERSION_CACHE_SECONDS": "0"}, args.workers, args.threads)

@@ -85,6 +85,7 @@ from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
 from bench.serving import (  # noqa: E402
+    IDENTIFIER_KEY,
     POSTGRES_ADMIN, Statements, nearest_rank, postgres_answers, repeated_statements,
 )
 from meetings import create_app  # noqa: E402
@@ -467,7 +468,8 @@ def measure_publish(statements: Statements, meeting_id: int, chair_id: int, runs
 
 def run_database(name: str, url: str, args, with_stress: bool) -> dict:
     started = time.perf_counter()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "IDENTIFIER_KEY": IDENTIFIER_KEY, "RATELIMIT_ENABLED": False})
     seeder = Seeder()
     result: dict = {}
     with app.app_context():

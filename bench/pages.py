@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.serving import IDENTIFIER_KEY  # noqa: E402
 
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
@@ -53,6 +54,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="lightbox-bench-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}", "SECRET_KEY": "bench",
+                      "IDENTIFIER_KEY": IDENTIFIER_KEY,
                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
     with app.app_context():
         upgrade()

@@ -25,6 +25,8 @@ from meetings.models import Meeting, MeetingStatus
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/lightbox_bench"
+# Seals the benchmarks' synthetic identifiers (meetings/identifier_key.py); for no real data.
+IDENTIFIER_KEY = "Hb0kVZ9Q0tRzQyq0m9sYb8o1f3e5yqkq3Jm1oU2cJ5s="
 
 
 # Synthetic names for the benchmarks' seeded networks (invented, like all Lightbox's test data).
@@ -74,7 +76,8 @@ def demo_meeting(database_url: str) -> Iterator[Meeting]:
     Inside a request context: demo.seed and the audit records of live and register changes read the
     signed-in user.
     """
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench",
+                      "IDENTIFIER_KEY": IDENTIFIER_KEY, "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade()
         with app.test_request_context():

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.serving import Gunicorn, demo_meeting, fresh_postgres, postgres_answers  # noqa: E402
+from bench.serving import IDENTIFIER_KEY, Gunicorn, demo_meeting, fresh_postgres, postgres_answers  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.live import service as live  # noqa: E402
 from meetings.register import presence  # noqa: E402
@@ -188,7 +188,8 @@ def count_rows(database_url: str, meeting_id: int) -> list[tuple[str, str, str |
 def run_database(name: str, database_url: str, args, workdir: Path) -> tuple[dict, list[str]]:
     code, presence_code, meeting_id = seed_open_register(database_url)
     before = count_rows(database_url, meeting_id)
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "RATELIMIT_STORAGE_URI": "memory://",
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "IDENTIFIER_KEY": IDENTIFIER_KEY,
+           "RATELIMIT_STORAGE_URI": "memory://",
            "CERTIFICATES_IN_BACKGROUND": "false", "MAIL_OUTBOX": str(workdir / "outbox")}
     server = Gunicorn("app:app", env, args.workers, args.threads, workdir / f"gunicorn-{name}.log",
                       extra=("--backlog", "2048"))

@@ -7,7 +7,7 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from meetings import config
+from meetings import config, identifier_key
 from meetings.extensions import csrf, db, limiter, login_manager, migrate
 from meetings.live.followers import FollowerPolls, follower_engine
 
@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
+    identifier_key.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     login_manager.init_app(app)

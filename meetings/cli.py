@@ -5,9 +5,11 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from meetings import identifier_key
 from meetings.auth.forms import MIN_PASSWORD_LENGTH
 from meetings.auth.service import find_user_by_email, normalise_email
 from meetings.extensions import db
+from meetings.identifier_key import IdentifiersUnavailable
 from meetings.models import Role, Site, User
 from meetings.operations.backup import backup, restore
 
@@ -24,6 +26,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(annual_report)
     app.cli.add_command(rebuild_library)
     app.cli.add_command(purge_identifiers)
+    app.cli.add_command(new_identifier_key)
+    app.cli.add_command(rotate_identifier_key)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
 
@@ -277,6 +281,37 @@ def purge_identifiers(days: int | None, dry_run: bool) -> None:
         click.echo(f"{len(due)} {plural(len(due), 'case')} due for purging ({days} days after feedback): "
                    + (", ".join(f"C{case.id}" for case in due) or "none"))
         return
-    purged = purge.purge_due(now, days)
+    try:
+        purged = purge.purge_due(now, days)
+    except IdentifiersUnavailable as error:
+        # Purging scrubs the case's texts against its identifiers, so it waits for the key.
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Purged the identifiers of {purged} {plural(purged, 'case')} ({days} days after feedback).")
+
+
+@click.command("new-identifier-key")
+def new_identifier_key() -> None:
+    """Print a new key for IDENTIFIER_KEY (it changes nothing: see the README's key management)."""
+    click.echo(identifier_key.new_key())
+
+
+@click.command("rotate-identifier-key")
+def rotate_identifier_key() -> None:
+    """Reseal every case's identifiers with the first key in IDENTIFIER_KEY, so the others can be retired."""
+    from meetings.operations import rekey
+    from meetings.web import plural
+
+    try:
+        rotation = rekey.rotate()
+    except IdentifiersUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Resealed {rotation.resealed} {plural(rotation.resealed, 'case')} with the first key "
+               f"({rotation.already} already were; {rotation.approvals_kept} current "
+               f"{plural(rotation.approvals_kept, 'approval')} kept).")
+    if rotation.unopenable:
+        raise click.ClickException(
+            f"{len(rotation.unopenable)} {plural(len(rotation.unopenable), 'case')} sealed with a key not in "
+            "IDENTIFIER_KEY could not be resealed: " + ", ".join(f"C{case_id}" for case_id in rotation.unopenable)
+            + ". Add the key that sealed them and run this again before retiring any key.")

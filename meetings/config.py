@@ -46,6 +46,20 @@ def secret_key(instance_path: str) -> str:
     return key
 
 
+def identifier_key() -> str:
+    """IDENTIFIER_KEY, or the contents of the file IDENTIFIER_KEY_FILE names (a secrets mount); "" if neither.
+
+    Never generated: servers that each made their own could not read what the others sealed."""
+    key = os.environ.get("IDENTIFIER_KEY", "").strip()
+    path = os.environ.get("IDENTIFIER_KEY_FILE", "").strip()
+    if not key and path:
+        try:
+            key = Path(path).read_text().strip()
+        except OSError as error:
+            raise ValueError(f"IDENTIFIER_KEY_FILE names {path}, which cannot be read ({error.strerror})") from None
+    return key
+
+
 def load(instance_path: str) -> dict:
     """Every setting the app reads, as a dict for `app.config.update`."""
     Path(instance_path).mkdir(parents=True, exist_ok=True)
@@ -53,6 +67,8 @@ def load(instance_path: str) -> dict:
     return {
         "SECRET_KEY": secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        # Seals patient and reporter identifiers at rest (meetings/identifier_key.py).
+        "IDENTIFIER_KEY": identifier_key(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "TIMEZONE": os.environ.get("TIMEZONE", "Europe/London"),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from meetings import nhs_number, qr
+from meetings.identifier_key import IdentifiersUnavailable
 from meetings.extensions import db, login_manager
 
 ERROR_MESSAGES = {
@@ -136,10 +137,10 @@ def png_response(png: bytes) -> Response:
     return response.make_conditional(request)
 
 
-def render_error(code: int, message: str | None = None):
-    title, advice = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])
+def render_error(code: int, message: str | None = None, title: str | None = None):
+    usual_title, advice = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    return render_template(template, code=code, title=title, advice=message or advice), code
+    return render_template(template, code=code, title=title or usual_title, advice=message or advice), code
 
 
 def init_app(app: Flask) -> None:
@@ -187,6 +188,14 @@ def init_app(app: Flask) -> None:
             pass
         g._login_user = login_manager.anonymous_user()  # what Flask-Login's current_user reads
         return render_error(503)
+
+    @app.errorhandler(IdentifiersUnavailable)
+    def identifiers_unavailable(error):
+        # Raised only where identifiers are needed to show or to check something (pages showing approved
+        # text withhold the rest instead); nothing has been written, and the page says who can help.
+        app.logger.warning("Identifiers unavailable on %s %s: %s", request.method, request.path, error)
+        db.session.rollback()
+        return render_error(503, str(error), title="Identifiers unavailable")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

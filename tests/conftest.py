@@ -1,4 +1,4 @@
-"""Fixtures: `app`, `db`, `client`, `login_as`, `smtp_server`, `live_server`.
+"""Fixtures: `app`, `db`, `client`, `login_as`, `smtp_server`, `live_server`, `empty_database`.
 
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set. The schema is
 built once by the real migrations; each test then starts from empty tables.
@@ -10,13 +10,14 @@ import os
 import re
 import socket
 import threading
+import uuid
 from email import message_from_bytes, policy
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from meetings import create_app
@@ -25,6 +26,7 @@ from meetings.extensions import limiter
 from tests import factories
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+ON_POSTGRESQL = make_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://").get_backend_name() == "postgresql"
 
 
 class Client(FlaskClient):
@@ -62,6 +64,10 @@ def _reset_schema(app) -> None:
         upgrade()
 
 
+# A key for the tests' synthetic identifiers only (meetings/identifier_key.py).
+IDENTIFIER_KEY = "xHRShc2tx2inERqFOJ5cvb3DFGoG6Zl8LsePCAAHZkU="
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("lightbox")
@@ -70,6 +76,7 @@ def app(tmp_path_factory):
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key-not-for-production",
+            "IDENTIFIER_KEY": IDENTIFIER_KEY,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "MAIL_SERVER": "",
             "MAIL_OUTBOX": str(workdir / "outbox"),
@@ -188,3 +195,43 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+# --- a second, empty database of the suite's kind (backups restored, migrations run) ---------
+
+@pytest.fixture(scope="module")
+def scratch_database(app):
+    """PostgreSQL: one scratch database for the module, emptied after each test (creating and dropping a
+    database takes a checkpoint, a second or more each)."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    name = f"lightbox_scratch_{uuid.uuid4().hex[:12]}"
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()
+
+
+@pytest.fixture
+def empty_database(request, tmp_path):
+    """The URL of an empty database of the suite's kind: a file not there yet, or the scratch database."""
+    if not ON_POSTGRESQL:
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    url = request.getfixturevalue("scratch_database")
+    yield url
+    emptied(url)
+
+
+def emptied(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()

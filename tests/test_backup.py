@@ -7,11 +7,9 @@ pg_restore must be on PATH for the PostgreSQL run.
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,55 +21,18 @@ from meetings import create_app, demo
 from meetings.extensions import db as _db
 from meetings.models import AuditEvent, utcnow
 from meetings.operations.backup import libpq, schema_note
+from tests.conftest import ON_POSTGRESQL, emptied
 
-ON_POSTGRESQL = make_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://").get_backend_name() == "postgresql"
 postgresql_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="the suite runs on SQLite (set TEST_DATABASE_URL)")
 sqlite_only = pytest.mark.skipif(ON_POSTGRESQL, reason="the suite runs on PostgreSQL")
 
 
-@pytest.fixture(scope="module")
-def scratch_database(app):
-    """PostgreSQL: one scratch database for the module, emptied after each test (creating and dropping a
-    database takes a checkpoint, a second or more each)."""
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    name = f"lightbox_backup_{uuid.uuid4().hex[:12]}"
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        server.dispose()
-
-
-@pytest.fixture
-def empty_database(request, tmp_path):
-    """The URL of an empty database of the suite's kind: a file not there yet, or the scratch database."""
-    if not ON_POSTGRESQL:
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    url = request.getfixturevalue("scratch_database")
-    yield url
-    emptied(url)
-
-
-def emptied(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
-
-
 @contextmanager
-def app_on(url: str, tmp_path: Path):
+def app_on(url: str, tmp_path: Path, **overrides):
     """A second Lightbox on `url`, its app context pushed, as on the host where a backup is restored."""
     other = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key-not-for-production",
-                        "SQLALCHEMY_DATABASE_URI": url, "MAIL_SERVER": "", "MAIL_OUTBOX": str(tmp_path / "outbox")})
+                        "SQLALCHEMY_DATABASE_URI": url, "MAIL_SERVER": "", "MAIL_OUTBOX": str(tmp_path / "outbox")}
+                       | overrides)
     try:
         with other.app_context():
             try:

@@ -52,7 +52,7 @@ from meetings.models import (
 )
 from meetings.register import service as registers
 from meetings.web import ERROR_MESSAGES
-from tests.conftest import _free_port, approve_for_room, is_fragment
+from tests.conftest import IDENTIFIER_KEY, _free_port, approve_for_room, is_fragment
 from tests.factories import PASSWORD, make_case, make_meeting, make_site, make_user
 from tests.faults_proxy import FaultyProxy
 from tests.http_browser import Reply, send
@@ -669,7 +669,7 @@ def served(app, tmp_path_factory):
     # The extensions are shared with the suite's app (the limiter keeps one storage): this one gets the suite's
     # rate-limit settings, so later tests find the limiter as they left it.
     seed_app = create_app({"SQLALCHEMY_DATABASE_URI": direct.render_as_string(hide_password=False),
-                           "SECRET_KEY": "seed",
+                           "SECRET_KEY": "seed", "IDENTIFIER_KEY": IDENTIFIER_KEY,
                            **{key: value for key, value in app.config.items() if key.startswith("RATELIMIT_")}})
     database = create_engine(direct)
     server = None
@@ -681,7 +681,7 @@ def served(app, tmp_path_factory):
                if not key.startswith(("RATELIMIT_", "MAIL_", "GUNICORN_", "TEST_")) and key != "TRUSTED_PROXIES"}
         (workdir / "outbox").mkdir()
         server = Gunicorn(env | {
-            "DATABASE_URL": through_proxy, "SECRET_KEY": secrets.token_hex(32),
+            "DATABASE_URL": through_proxy, "SECRET_KEY": secrets.token_hex(32), "IDENTIFIER_KEY": IDENTIFIER_KEY,
             "RATELIMIT_STORAGE_URI": "memory://", "SIGN_IN_RATE_LIMIT": "1000 per minute",
             "LIVE_VERSION_CACHE_SECONDS": "0.25", "MAIL_SERVER": "", "MAIL_OUTBOX": str(workdir / "outbox"),
             "BASE_URL": "http://127.0.0.1", "SESSION_COOKIE_SECURE": "false",

@@ -156,7 +156,7 @@ def test_the_state_survives_a_restart_and_a_late_follower_catches_up(app, room):
     command(client, meeting, "next")
     command(client, meeting, "stage", stage=3)
     # A second app on the same database stands for a restarted server or another host.
-    other = create_app({"TESTING": True, "SECRET_KEY": app.secret_key,
+    other = create_app({"TESTING": True, "SECRET_KEY": app.secret_key, "IDENTIFIER_KEY": app.config["IDENTIFIER_KEY"],
                         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
     other.test_client_class = Client
     with other.app_context():

@@ -39,7 +39,7 @@ from meetings.live import broadcast
 from meetings.live import service as live
 from meetings.models import Attendance, Case, CaseImage, LiveState, Role
 from meetings.register import service as registers
-from tests.conftest import _free_port
+from tests.conftest import IDENTIFIER_KEY, _free_port
 from tests.factories import PASSWORD, make_case, make_meeting, make_user
 from tests.http_browser import Reply, send
 
@@ -236,7 +236,7 @@ def cluster(app, tmp_path_factory):
         redis_client.flushdb()
     # The app's extensions are shared with the suite's own app (the limiter keeps one storage): this one
     # gets the suite's rate-limit settings, so the tests after this module find the limiter as they left it.
-    seed_app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "seed",
+    seed_app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "seed", "IDENTIFIER_KEY": IDENTIFIER_KEY,
                            **{key: value for key, value in app.config.items() if key.startswith("RATELIMIT_")}})
     servers: list[Server] = []
     try:
@@ -246,7 +246,7 @@ def cluster(app, tmp_path_factory):
         for server_name in ("a", "b"):
             (workdir / server_name).mkdir()
             servers.append(Server(server_name, env | {
-                "DATABASE_URL": database_url, "SECRET_KEY": secret_key,
+                "DATABASE_URL": database_url, "SECRET_KEY": secret_key, "IDENTIFIER_KEY": IDENTIFIER_KEY,
                 "RATELIMIT_STORAGE_URI": REDIS_URL if redis_client is not None else "memory://",
                 "SIGN_IN_RATE_LIMIT": f"{SIGN_IN_LIMIT} per minute",
                 "LIVE_VERSION_CACHE_SECONDS": "0.25",

@@ -56,12 +56,21 @@ def scrub_live(text: str, review: CaseReview, known: Known) -> str:
     return scrub(text, known, redact=approved.get("redact", ()), keep=approved.get("keep", ())).text
 
 
-def build(case: Case, review: CaseReview, known: Known, image_url: Callable[[int], str]) -> AnonymisedCase:
-    """The audience's case from an approved review; the caller has checked the review is current."""
+# In place of text written since the review when the identifiers it must be checked against cannot be
+# opened (no identifier key): unchecked, it could name the patient.
+WITHHELD = "[Withheld: Lightbox cannot check this for identifiers just now]"
+
+
+def build(case: Case, review: CaseReview, known: Known | None, image_url: Callable[[int], str]) -> AnonymisedCase:
+    """The audience's case from an approved review; the caller has checked the review is current.
+    `known` is None when the case's identifiers are unavailable: the approved texts are shown, and text
+    written since is withheld."""
     approved = review.approved
     captions = approved.get("captions", {})
 
     def live(text: str) -> str:
+        if known is None:
+            return WITHHELD if text else text
         return scrub_live(text, review, known)
 
     return AnonymisedCase(

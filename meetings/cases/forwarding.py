@@ -31,6 +31,9 @@ def refusal(case: Case) -> str | None:
         return "Forward it once the meeting has ended, so that it carries the learning points the meeting agreed"
     if review.state_of(case) is not review.ReviewState.REVIEWED:
         return "The case changed after its anonymisation was approved: review it again before forwarding it"
+    if review.known_or_none(case) is None:
+        return ("Lightbox cannot open this case's identifiers just now, so the meeting's notes cannot be checked "
+                "for them: forward it when your administrator has restored the identifier key")
     return None
 
 

@@ -19,6 +19,7 @@ from meetings.anonymise.images import Box, anonymise_image
 from meetings.anonymise.text import Choices, Known, Scrubbed, scrub, scrub_against
 from meetings.cases import service
 from meetings.extensions import db
+from meetings.identifier_key import IdentifiersUnavailable
 from meetings.models import Case, CaseIdentifiers, CaseImage, CaseReview, Meeting, Site, User, utcnow
 from meetings.models.base import LabelledEnum
 
@@ -60,6 +61,15 @@ def known_for(case: Case) -> Known:
     )
 
 
+def known_or_none(case: Case) -> Known | None:
+    """`known_for(case)`, or None when its identifiers cannot be opened, for pages that show approved text
+    and withhold the rest. Whatever keeps or sends text must use `known_for`, and so refuse."""
+    try:
+        return known_for(case)
+    except IdentifiersUnavailable:
+        return None
+
+
 def fingerprint(case: Case, *, images: bool = True) -> str:
     """A digest of everything about the case that could put an identifier in front of the room.
 
@@ -70,14 +80,25 @@ def fingerprint(case: Case, *, images: bool = True) -> str:
     content = {
         "fields": [getattr(case, field) for field in anonymised.REVIEWED_FIELDS],
         "site": case.site_id,
-        # Every column as it was before `purged_at` existed, so its arrival left every approval current.
-        "identifiers": [str(getattr(ids, column.key)) for column in CaseIdentifiers.__table__.columns
-                        if column.key != "purged_at"],
+        # The sealed token, not what it holds, so a server without the identifier key can still tell an
+        # approved case from a changed one. Resealing with a new key re-fingerprints current approvals.
+        "identifiers": [ids.sealed or "", ids.reporter_id],
         "captions": [[image.id, image.caption] for image in case.images],
     }
     if images:
         content["boxes"] = [[image.id, image.redaction_boxes] for image in case.images]
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def approval_stands(case: Case) -> None:
+    """After a change to what a case holds that alters nothing the room saw (its identifiers purged, or
+    resealed with a new key), its approval is fingerprinted again and it goes back in the library."""
+    from meetings.governance import library  # it reads the minutes, which read this module
+
+    db.session.flush()
+    case.review.fingerprint = fingerprint(case)
+    db.session.flush()
+    library.record(case)
 
 
 def state_of(case: Case) -> ReviewState:
@@ -160,7 +181,7 @@ def anonymised_case(case: Case, image_url: Callable[[int], str] | None = None) -
     if state is not ReviewState.REVIEWED:
         raise NotReviewed(case, state)
     return anonymised.build(
-        case, case.review, known_for(case),
+        case, case.review, known_or_none(case),
         image_url or (lambda image_id: url_for("review.anonymised_image", case_id=case.id, image_id=image_id)),
     )
 
@@ -168,6 +189,15 @@ def anonymised_case(case: Case, image_url: Callable[[int], str] | None = None) -
 def room_text(case: Case, text: str) -> str:
     """Text the room wrote about an approved case (a poll answer), scrubbed as its notes are."""
     return anonymised.scrub_live(text, review_of(case), known_for(case))
+
+
+def shown_room_text(case: Case, text: str) -> str:
+    """`room_text` for a page, never for anything kept or sent: withheld while the case's identifiers
+    cannot be opened, so the room carries on without the text being shown unchecked."""
+    known = known_or_none(case)
+    if known is None:
+        return anonymised.WITHHELD if text else text
+    return anonymised.scrub_live(text, review_of(case), known)
 
 
 def cases_about(meeting: Meeting, case: Case | None, queued: list[Case] | None = None) -> list[Case]:

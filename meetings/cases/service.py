@@ -114,7 +114,7 @@ def save_case(case: Case | None, submitter: User, data: dict, upload_token: str)
         setattr(case, field, _strip(data[field]) or "")
     case.site_id = data["site_id"]
     for field in IDENTIFIER_FIELDS:
-        setattr(identifiers, field, _strip(data[field]) or (None if CaseIdentifiers.__table__.columns[field].nullable else ""))
+        setattr(identifiers, field, _strip(data[field]))
     identifiers.nhs_number = digits_only(data["nhs_number"])
     reporter_id = data["reporter_id"] or None
     identifiers.reporter_id = reporter_id
@@ -143,7 +143,8 @@ def cases_submitted_by(user: User) -> list[Case]:
 def load_identifiers(case: Case, viewer: User) -> CaseIdentifiers:
     """The case's identifiers, with an audit entry for this view. Callers have checked `can_see_case`."""
     identifiers = db.session.get(CaseIdentifiers, case.id)
-    audit.record("case.identifiers_viewed", case, viewer=viewer.id)
+    if identifiers.available:  # without the key nothing is shown, so nothing was viewed
+        audit.record("case.identifiers_viewed", case, viewer=viewer.id)
     return identifiers
 
 

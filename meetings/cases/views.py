@@ -7,10 +7,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from meetings import identifier_key
 from meetings.cases import access, forwarding, review, service
 from meetings.cases.forms import AcceptForm, AllowanceForm, CaseForm, NoticeForm, TriageNoteForm
 from meetings.cases.images import ImageRejected, check_upload
 from meetings.extensions import db
+from meetings.identifier_key import IdentifiersUnavailable
 from meetings.feedback import emails as feedback_emails
 from meetings.feedback import pats
 from meetings.models import Case, CaseKind, CaseStatus, Meeting, Pat, PatReason, Role, Site, User
@@ -58,7 +60,8 @@ def _image_edits() -> tuple[dict[int, str], set[int]]:
 def _case_form_page(form: CaseForm, case: Case | None):
     images = service.form_images(case, form.upload_token.data, current_user)
     status = 422 if request.method == "POST" else 200
-    return render_template("cases/case_form.html", form=form, case=case, images=images), status
+    return render_template("cases/case_form.html", form=form, case=case, images=images,
+                           identifiers_can_be_saved=identifier_key.configured()), status
 
 
 def _save(form: CaseForm, case: Case | None, also=None):
@@ -76,7 +79,7 @@ def _save(form: CaseForm, case: Case | None, also=None):
         saved = service.save_case(case, current_user, form.data, form.upload_token.data)
         if also is not None:
             also(saved)
-    except service.CaseRuleError as error:
+    except (service.CaseRuleError, IdentifiersUnavailable) as error:
         db.session.rollback()
         flash(str(error), "error")
         return None

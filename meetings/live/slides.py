@@ -49,7 +49,7 @@ class Slide:
 def poll_view(poll: Poll) -> PollView:
     """The poll as the room sees it: the chair's wording and the room's answers scrubbed like notes."""
     def room(text: str) -> str:
-        return review.room_text(poll.case, text)
+        return review.shown_room_text(poll.case, text)
 
     return PollView(
         id=poll.id, question=room(poll.question), is_choice=poll.kind == PollKind.CHOICE,

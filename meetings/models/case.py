@@ -1,12 +1,13 @@
 """Cases nominated for learning, with their identifiers kept in a table of their own."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String, Text, false
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from meetings import identifier_key
 from meetings.models.base import Base, LabelledEnum, UTCDateTime, utcnow
 from meetings.models.meeting import Meeting
 from meetings.models.site import Site
@@ -270,34 +271,83 @@ class CaseImage(Base):
     case: Mapped[Case | None] = relationship(back_populates="images")
 
 
+class SealedIdentifier:
+    """One identifier, kept inside `CaseIdentifiers.sealed` and opened with the identifier key when read."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, identifiers: CaseIdentifiers | None, owner=None):
+        if identifiers is None:
+            return self
+        return identifiers.opened()[self.name]
+
+    def __set__(self, identifiers: CaseIdentifiers, value) -> None:
+        identifiers.change(self.name, value or identifier_key.empty(self.name))
+
+
 class CaseIdentifiers(Base):
     """Patient and reporter identifiers. Loaded only by views allowed to show them, and audited.
 
-    `lazy="raise"` on `Case.identifiers` makes an accidental load from an audience view an error.
+    `lazy="raise"` on `Case.identifiers` makes an accidental load from an audience view an error. At rest
+    they are one sealed token (meetings/identifier_key.py); the attributes read and write through it, and
+    an unchanged value leaves the token alone, so saving a form unchanged does not stale the case's review.
     """
 
     __tablename__ = "case_identifiers"
 
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
-    patient_name: Mapped[str] = mapped_column(String(200), default="")
-    nhs_number: Mapped[str] = mapped_column(String(10), default="")
-    hospital_number: Mapped[str] = mapped_column(String(32), default="")
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
-    accession_number: Mapped[str] = mapped_column(String(32), default="")
-    examination_date: Mapped[date | None] = mapped_column(Date)
+    # The reporter's account, when they have one: a link, not a name, so it stays queryable.
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    reporter_name: Mapped[str] = mapped_column(String(200), default="")
-    reporter_email: Mapped[str] = mapped_column(String(254), default="")
-    referrer_name: Mapped[str] = mapped_column(String(200), default="")
+    # Every identifier below, sealed; "" when none are held (a regional copy, or after purging).
+    sealed: Mapped[str] = mapped_column(Text, default="", server_default="")
     # When the retention policy took them out (`flask --app app purge-identifiers`); None while held.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    patient_name = SealedIdentifier()
+    nhs_number = SealedIdentifier()
+    hospital_number = SealedIdentifier()
+    date_of_birth = SealedIdentifier()
+    accession_number = SealedIdentifier()
+    examination_date = SealedIdentifier()
+    reporter_name = SealedIdentifier()
+    reporter_email = SealedIdentifier()
+    referrer_name = SealedIdentifier()
 
     case: Mapped[Case] = relationship(back_populates="identifiers")
 
     @classmethod
     def identifying_fields(cls) -> tuple[str, ...]:
         """The columns that identify someone (not the case they belong to, nor when they were purged)."""
-        return tuple(column.key for column in cls.__table__.columns if column.key not in ("case_id", "purged_at"))
+        return "reporter_id", "sealed"
+
+    def opened(self) -> dict:
+        """Every identifier, opened once per sealed token. Raises `IdentifiersUnavailable` without the key."""
+        token = self.sealed or ""
+        cached = self.__dict__.get("_opened")
+        if cached is None or cached[0] != token:
+            cached = token, identifier_key.open_sealed(token)
+            self.__dict__["_opened"] = cached
+        return cached[1]
+
+    @property
+    def available(self) -> bool:
+        try:
+            self.opened()
+        except identifier_key.IdentifiersUnavailable:
+            return False
+        return True
+
+    def change(self, field: str, value) -> None:
+        values = self.opened()
+        if values[field] != value:
+            values = values | {field: value}
+            self.sealed = identifier_key.seal(values)
+            self.__dict__["_opened"] = self.sealed, values
+
+    def forget(self) -> None:
+        """Hold no identifiers at all (purging): needs no key, and leaves nothing to open."""
+        self.sealed, self.reporter_id = "", None
 
 
 class CaseReview(Base):

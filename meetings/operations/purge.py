@@ -18,7 +18,6 @@ from meetings.anonymise.case import REVIEWED_FIELDS
 from meetings.anonymise.text import scrub
 from meetings.cases import review
 from meetings.extensions import db
-from meetings.governance import library
 from meetings.models import Case, CaseIdentifiers, Feedback, Poll, PollVote
 
 
@@ -53,17 +52,12 @@ def purge(case: Case, now: datetime, days: int) -> None:
     case.triage_note, case.reporter_notice_text = scrubbed(case.triage_note), ""
     for vote in db.session.scalars(select(PollVote).join(Poll).where(Poll.case_id == case.id, PollVote.answer != "")):
         vote.answer = scrubbed(vote.answer)
-    columns = CaseIdentifiers.__table__.columns
-    for field in CaseIdentifiers.identifying_fields():
-        setattr(identifiers, field, None if columns[field].nullable else "")
+    identifiers.forget()
     identifiers.purged_at = now
-    db.session.flush()
     if was_current:
         # Nothing the room saw changed: the approval stands for the purged record, and the case stays in
         # the library and the minutes.
-        case.review.fingerprint = review.fingerprint(case)
-        db.session.flush()
-        library.record(case)
+        review.approval_stands(case)
     audit.record("case.identifiers_purged", case, retention_days=days, approval_kept=was_current)
 
 
