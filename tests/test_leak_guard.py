@@ -634,9 +634,43 @@ def governance(ctx) -> list[tuple[str, bytes]]:
 governance.names_the_meetings_site = True
 
 
+def without_the_identifier_key(ctx) -> list[tuple[str, bytes]]:
+    """The room, the minutes' draft and the library when the server has lost its identifier key: what
+    was approved is shown; notes and answers that can no longer be checked are withheld, never shown raw."""
+    chair, app, case = ctx["client"], ctx["app"], ctx["case"]
+    meeting_id = ctx["meeting"].id
+    chair.get(f"/meetings/{meeting_id}/console")
+    code = db.session.scalar(select(LiveState.join_code).where(LiveState.meeting_id == meeting_id))
+    phone = app.test_client()
+    command = f"/meetings/{meeting_id}/live"
+    chair.post(f"{command}/start")
+    chair.post(f"{command}/open-poll", data={"preset": "free_text",
+                                             "question": "Did Dr Brambleworth miss Mrs Quillfeather's nodule?"})
+    poll_id = db.session.scalar(select(Poll.id).where(Poll.meeting_id == meeting_id))
+    phone.post(f"/j/{code}/polls/{poll_id}", data={"answer": "Yes: Quillfeather QF7730019, seen by Octavius"})
+    chair.post(f"{command}/show-results")
+    chair.post(f"{command}/stage", data={"stage": 4})
+    member = signed_in(app.test_client(), ctx["member"])
+    keys = app.extensions["identifier_key"]
+    app.extensions["identifier_key"] = []
+    try:
+        outputs = [("the projector", chair.get(f"/meetings/{meeting_id}/projector").data),
+                   ("the audience fragment", phone.get(f"/j/{code}/live?v=0").data),
+                   ("the audience page", phone.get(f"/j/{code}").data),
+                   ("the minutes' draft", chair.get(f"/meetings/{meeting_id}/minutes").data)]
+        assert b"[Withheld" in outputs[0][1], "the room should be seeing the case with its notes withheld"
+        chair.post(f"{command}/end")
+        outputs += [("the minutes' draft after the end", chair.get(f"/meetings/{meeting_id}/minutes").data),
+                    ("the case in the library", member.get(f"/library/{case.id}").data),
+                    ("the library", member.get("/library/").data)]
+    finally:
+        app.extensions["identifier_key"] = keys
+    return outputs
+
+
 AUDIENCE_OUTPUTS: list[Callable] = [presentation, anonymised_images, members_home, reporter_notice, live_meeting,
                                     attendance_register, actions, minutes, calendar, feedback, regional, case_library,
-                                    governance]
+                                    governance, without_the_identifier_key]
 
 
 @pytest.mark.parametrize("output", AUDIENCE_OUTPUTS, ids=lambda f: f.__name__)
