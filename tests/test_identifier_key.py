@@ -14,12 +14,14 @@ from meetings import config, create_app, demo
 from meetings.cases import review
 from meetings.extensions import db as _db
 from meetings.models import (
-    AuditEvent, Case, CaseIdentifiers, CaseStatus, Feedback, LibraryEntry, MeetingStatus, Role, utcnow,
+    Attendance, AuditEvent, Case, CaseIdentifiers, CaseStatus, Feedback, LibraryEntry, LiveState, Meeting, MeetingStatus,
+    MinutesVersion, Register, Role, utcnow,
 )
 from tests.conftest import IDENTIFIER_KEY, approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_user
 from tests.test_backup import app_on
 from tests.test_cases import case_form, only_case, submit
+from tests.test_register import guest_signs, register_action
 
 HX = {"HX-Request": "true"}
 PATIENT = {"patient_name": "Quillon Vantablack", "nhs_number": "943 476 5919", "hospital_number": "QVH4471122",
@@ -274,3 +276,29 @@ def database_columns(url: str) -> set[str]:
 def test_no_case_identifier_attribute_is_a_plain_column():
     columns = set(CaseIdentifiers.__table__.columns.keys())
     assert columns == {"case_id", "reporter_id", "sealed", "purged_at"}
+
+
+def test_without_the_key_the_register_closes_and_minutes_and_certificates_wait_for_it(app, client, room, keys):
+    meeting, case = room
+    code = _db.session.scalar(select(LiveState.join_code).where(LiveState.meeting_id == meeting.id))
+    register_action(client, meeting, "open")
+    assert guest_signs(app.test_client(), code, meeting).status_code == 303
+    client.post(f"/meetings/{meeting.id}/live/end", headers=HX)
+    _db.session.expire_all()
+    assert _db.session.get(Meeting, meeting.id).status == MeetingStatus.ENDED
+    keys([])
+
+    assert register_action(client, meeting, "close").status_code == 204  # closed, as with the key
+    assert _db.session.get(Register, meeting.id).closed_at is not None
+    attendance = _db.session.scalar(select(Attendance).where(Attendance.meeting_id == meeting.id))
+    assert attendance.certificate_emailed_at is None  # not sent with its learning withheld
+    published = client.post(f"/meetings/{meeting.id}/minutes/publish", data={"note": ""})
+    assert published.status_code == 503 and "Identifiers unavailable" in published.get_data(as_text=True)
+    assert _db.session.query(MinutesVersion).count() == 0
+
+    keys([Fernet(IDENTIFIER_KEY)])
+    sent = app.test_cli_runner().invoke(args=["send-certificates"])
+    assert sent.exit_code == 0, sent.output
+    _db.session.expire_all()
+    assert _db.session.get(Attendance, attendance.id).certificate_emailed_at is not None
+    assert client.post(f"/meetings/{meeting.id}/minutes/publish", data={"note": ""}).status_code == 303

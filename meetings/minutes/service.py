@@ -10,7 +10,7 @@ from meetings.cases import access, review
 from meetings.extensions import db, insert_if_absent
 from meetings.governance import library
 from meetings.minutes import distribution
-from meetings.minutes.content import MinutesContent, as_the_room_saw_it, assemble, default_summary
+from meetings.minutes.content import MinutesContent, as_the_room_saw_it, assemble, default_summary, queued_cases
 from meetings.models import (
     Case, Meeting, MeetingStatus, Minutes, MinutesStatus, MinutesVersion, Role, User, utcnow,
 )
@@ -111,6 +111,9 @@ def publish(meeting: Meeting, by: User, note: str) -> MinutesVersion:
     if meeting.status != MeetingStatus.ENDED:
         raise MinutesRuleError("Minutes are published once the meeting has ended")
     minutes = minutes_of(meeting)
+    for case in queued_cases(meeting):
+        # Published minutes are sent and kept: never with notes withheld because they could not be checked.
+        review.known_for(case)
     content = assemble(meeting, minutes)
     if content.needs_review:
         numbers = ", ".join(str(section.number) for section in content.needs_review)

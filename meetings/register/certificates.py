@@ -14,6 +14,7 @@ from meetings import mail
 from meetings.cases import review
 from meetings.cases import service as cases
 from meetings.extensions import db
+from meetings.identifier_key import IdentifiersUnavailable
 from meetings.models import Attendance, AttendanceStatus, Meeting, Profession, utcnow
 from meetings.pdf import render_pdf
 from meetings.qr import qr_png_data_uri
@@ -144,7 +145,13 @@ def email_unsent(meeting: Meeting) -> tuple[int, int]:
     waiting = list(db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id, unsent())
                                       .order_by(Attendance.id)))
     db.session.commit()
-    outcomes = learning_outcomes(meeting)
+    try:
+        outcomes = learning_outcomes(meeting)
+    except IdentifiersUnavailable as error:
+        # A certificate is kept for years: it waits for the key rather than go out with its learning withheld.
+        log.warning("Certificates for meeting %s wait: %s `send-certificates` sends them once the key is back.",
+                    meeting.id, error)
+        return 0, 0
     sent = failed = 0
     for attendance in waiting:
         if not _mark(attendance, unsent(), certificate_claimed_at=utcnow()):
