@@ -263,11 +263,11 @@ def rebuild_library() -> None:
 
 @click.command("purge-identifiers")
 @click.option("--days", type=click.IntRange(0), default=None,
-              help="Days after feedback is complete; IDENTIFIER_RETENTION_DAYS (90) when omitted.")
+              help="Days after a case's learning is done; IDENTIFIER_RETENTION_DAYS (90) when omitted.")
 @click.option("--dry-run", is_flag=True, help="Say which cases are due, and purge nothing.")
 def purge_identifiers(days: int | None, dry_run: bool) -> None:
-    """Purge the identifiers of cases whose feedback was complete long enough ago (cron-friendly: it
-    purges each case once, and running it again changes nothing)."""
+    """Purge the identifiers of cases whose learning was done long enough ago: feedback complete, presented
+    without feedback, or declined (cron-friendly: it purges each case once, and running again changes nothing)."""
     from flask import current_app
 
     from meetings.models import utcnow
@@ -278,7 +278,7 @@ def purge_identifiers(days: int | None, dry_run: bool) -> None:
     now = utcnow()
     if dry_run:
         due = purge.due(now, days)
-        click.echo(f"{len(due)} {plural(len(due), 'case')} due for purging ({days} days after feedback): "
+        click.echo(f"{len(due)} {plural(len(due), 'case')} due for purging ({days} days after their learning was done): "
                    + (", ".join(f"C{case.id}" for case in due) or "none"))
         return
     try:
@@ -287,7 +287,7 @@ def purge_identifiers(days: int | None, dry_run: bool) -> None:
         # Purging scrubs the case's texts against its identifiers, so it waits for the key.
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"Purged the identifiers of {purged} {plural(purged, 'case')} ({days} days after feedback).")
+    click.echo(f"Purged the identifiers of {purged} {plural(purged, 'case')} ({days} days after their learning was done).")
 
 
 @click.command("new-identifier-key")

@@ -92,7 +92,8 @@ def load(instance_path: str) -> dict:
         "INVITE_MAX_AGE_DAYS": int(os.environ.get("INVITE_MAX_AGE_DAYS", "7")),
         # How long a reporter without an account can read their feedback by its emailed link.
         "FEEDBACK_LINK_DAYS": int(os.environ.get("FEEDBACK_LINK_DAYS", "30")),
-        # Days after a case's feedback is complete (acknowledged, or sent) that its identifiers are purged.
+        # Days after a case's learning is done (feedback complete; else its meeting ended, or it was declined)
+        # that `purge-identifiers` takes its identifiers out.
         "IDENTIFIER_RETENTION_DAYS": int(os.environ.get("IDENTIFIER_RETENTION_DAYS", "90")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

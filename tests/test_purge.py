@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from meetings.cases import review
 from meetings.extensions import db
@@ -43,11 +44,11 @@ def presented(app, db):
 def test_purging_takes_out_the_identifiers_and_keeps_what_the_room_saw(app, presented):
     client, (old, recent) = presented
     result = app.test_cli_runner().invoke(args=["purge-identifiers", "--dry-run"])
-    assert f"1 case due for purging (90 days after feedback): C{old.id}" in result.output
+    assert f"1 case due for purging (90 days after their learning was done): C{old.id}" in result.output
     assert db.session.get(CaseIdentifiers, old.id).purged_at is None
 
     result = app.test_cli_runner().invoke(args=["purge-identifiers"])
-    assert result.exit_code == 0 and "Purged the identifiers of 1 case (90 days after feedback)." in result.output
+    assert result.exit_code == 0 and "Purged the identifiers of 1 case (90 days after their learning was done)." in result.output
     db.session.expire_all()
     case = db.session.get(Case, old.id)
     identifiers = db.session.get(CaseIdentifiers, old.id)
@@ -73,4 +74,34 @@ def test_purging_takes_out_the_identifiers_and_keeps_what_the_room_saw(app, pres
     assert "Purged the identifiers of 0 cases" in again.output
     assert db.session.query(AuditEvent).filter_by(action="case.identifiers_purged").count() == 1
     sooner = app.test_cli_runner().invoke(args=["purge-identifiers", "--days", "7"])
-    assert "Purged the identifiers of 1 case (7 days after feedback)." in sooner.output
+    assert "Purged the identifiers of 1 case (7 days after their learning was done)." in sooner.output
+
+
+def test_cases_without_feedback_are_purged_after_their_meeting_or_their_decline(app, db):
+    chair = make_user(Role.CHAIR)
+    ended_long_ago = make_meeting(chair=chair, status=MeetingStatus.ENDED, days_ahead=-100)
+    ended_lately = make_meeting(chair=chair, status=MeetingStatus.ENDED, days_ahead=-10)
+    coming = make_meeting(chair=chair)
+    presented_long_ago = make_case(chair, ended_long_ago, PATIENT, status=CaseStatus.PRESENTED)
+    presented_lately = make_case(chair, ended_lately, PATIENT, status=CaseStatus.PRESENTED)
+    scheduled = make_case(chair, coming, PATIENT)
+    declined_long_ago = make_case(chair, None, PATIENT, status=CaseStatus.DECLINED)
+    declined_lately = make_case(chair, None, PATIENT, status=CaseStatus.DECLINED)
+    db.session.commit()
+    db.session.execute(update(Case).where(Case.id == declined_long_ago.id)  # as declined 95 days ago
+                       .values(updated_at=utcnow() - timedelta(days=95)))
+    db.session.commit()
+
+    dry = app.test_cli_runner().invoke(args=["purge-identifiers", "--dry-run"])
+    assert (f"2 cases due for purging (90 days after their learning was done): C{presented_long_ago.id}, "
+            f"C{declined_long_ago.id}") in dry.output
+    result = app.test_cli_runner().invoke(args=["purge-identifiers"])
+    assert result.exit_code == 0 and "Purged the identifiers of 2 cases" in result.output
+    db.session.expire_all()
+    purged = {case.id for case in (presented_long_ago, presented_lately, scheduled, declined_long_ago, declined_lately)
+              if db.session.get(CaseIdentifiers, case.id).purged_at is not None}
+    assert purged == {presented_long_ago.id, declined_long_ago.id}
+    assert db.session.get(CaseIdentifiers, scheduled.id).patient_name == "Zebedee Quartermaine"
+    clocks = {event.subject_id: event.detail["clock"]
+              for event in db.session.query(AuditEvent).filter_by(action="case.identifiers_purged")}
+    assert clocks == {presented_long_ago.id: "presented without feedback", declined_long_ago.id: "declined"}

@@ -1,33 +1,51 @@
 """Identifier retention: a case's identifiers are kept while its learning is being done, then purged.
 
-The clock starts when the reporter acknowledges the case's feedback, or when it was sent if they never do
-(`IDENTIFIER_RETENTION_DAYS` later, 90 by default). Purging takes out everything identifiable the case
-holds: the identifiers themselves, the words typed about the patient (the case's texts become the ones the
-chair approved for the room), the original images (they become the anonymised pictures), the reporter's
-notice, and poll answers typed in the room. The anonymised case, its learning, its actions, its minutes and
+The clock starts when the reporter acknowledges the case's feedback, or when it was sent if they never do;
+for a case whose reporter was given no feedback, when the meeting that presented it ended; for a declined
+case, when it was declined. Purging follows `IDENTIFIER_RETENTION_DAYS` later (90 by default).
+
+Purging takes out everything identifiable the case holds: the identifiers themselves, the words typed about
+the patient (the case's texts become the ones the chair approved for the room), the original images (they
+become the anonymised pictures), the reporter's notice, and poll answers typed in the room. The anonymised case, its learning, its actions, its minutes and
 its library entry stay as they were.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from meetings import audit
 from meetings.anonymise.case import REVIEWED_FIELDS
 from meetings.anonymise.text import scrub
 from meetings.cases import review
 from meetings.extensions import db
-from meetings.models import Case, CaseIdentifiers, Feedback, Poll, PollVote
+from meetings.models import Case, CaseIdentifiers, CaseStatus, Feedback, Meeting, MeetingStatus, Poll, PollVote
 
 
 def due(now: datetime, days: int) -> list[Case]:
-    """Cases whose feedback was complete more than `days` ago and whose identifiers are still held."""
+    """Cases whose identifiers are still held `days` after their learning was done: after their feedback
+    was complete; or, for a case whose reporter was never given feedback, after the meeting that presented
+    it ended; or after it was declined. A regional copy holds no identifiers of its own."""
+    cutoff = now - timedelta(days=days)
     complete = func.coalesce(Feedback.acknowledged_at, Feedback.sent_at)
+    without_feedback = Feedback.id.is_(None)
     return db.session.scalars(
-        select(Case).join(Feedback, Feedback.case_id == Case.id).join(CaseIdentifiers, CaseIdentifiers.case_id == Case.id)
-        .where(complete <= now - timedelta(days=days), CaseIdentifiers.purged_at.is_(None))
+        select(Case).join(CaseIdentifiers, CaseIdentifiers.case_id == Case.id)
+        .outerjoin(Feedback, Feedback.case_id == Case.id).outerjoin(Meeting, Meeting.id == Case.meeting_id)
+        .where(CaseIdentifiers.purged_at.is_(None), Case.forwarded_from_id.is_(None), or_(
+            complete <= cutoff,
+            and_(without_feedback, Case.status == CaseStatus.PRESENTED, Meeting.status == MeetingStatus.ENDED,
+                 Meeting.ends_at <= cutoff),
+            and_(without_feedback, Case.status == CaseStatus.DECLINED, Case.updated_at <= cutoff)))
         .order_by(Case.id)).all()
+
+
+def clock(case: Case) -> str:
+    """What started the case's retention clock, for the audit log."""
+    if db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None:
+        return "feedback complete"
+    return "declined" if case.status == CaseStatus.DECLINED else "presented without feedback"
 
 
 def purge(case: Case, now: datetime, days: int) -> None:
@@ -58,7 +76,7 @@ def purge(case: Case, now: datetime, days: int) -> None:
         # Nothing the room saw changed: the approval stands for the purged record, and the case stays in
         # the library and the minutes.
         review.approval_stands(case)
-    audit.record("case.identifiers_purged", case, retention_days=days, approval_kept=was_current)
+    audit.record("case.identifiers_purged", case, retention_days=days, approval_kept=was_current, clock=clock(case))
 
 
 def purge_due(now: datetime, days: int) -> int:
