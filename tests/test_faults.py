@@ -25,7 +25,6 @@ import os
 import re
 import secrets
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -52,13 +51,12 @@ from meetings.models import (
 )
 from meetings.register import service as registers
 from meetings.web import ERROR_MESSAGES
+from tests import servers
 from tests.conftest import IDENTIFIER_KEY, _free_port, approve_for_room, is_fragment
 from tests.factories import PASSWORD, make_case, make_meeting, make_site, make_user
 from tests.faults_proxy import FaultyProxy
 from tests.http_browser import Reply, send
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
 HX = {"HX-Request": "true"}
@@ -511,23 +509,6 @@ class Browser:
         return send(self.port, self.cookies, method, path, fields, files, headers, timeout=DEADLINE * 2)
 
 
-def _children(pid: int) -> set[int]:
-    """The live child processes of `pid` (gunicorn's workers), from /proc."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may hold spaces and brackets, so split after its last ")".
-        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == pid and state not in ("Z", "X"):
-            found.add(int(entry))
-    return found
-
-
 def _pid_with_local_port(pids: set[int], port: int) -> int | None:
     """Which of `pids` owns the TCP socket whose local port is `port` (a worker's connection to the proxy)."""
     inodes = set()
@@ -553,55 +534,17 @@ def _pid_with_local_port(pids: set[int], port: int) -> int | None:
     return None
 
 
-class Gunicorn:
-    """`gunicorn --workers 2 app:app` on a free port, in a process group of its own; its output in `log`."""
-
-    def __init__(self, env: dict, log: Path):
-        self.port, self.log = _free_port(), log
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [str(GUNICORN), "--workers", "2", "--bind", f"127.0.0.1:{self.port}", "--timeout", "60",
-                 "--graceful-timeout", "5", "--log-level", "warning", "--no-control-socket", "app:app"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def workers(self) -> set[int]:
-        return _children(self.process.pid)
+class Gunicorn(servers.Gunicorn):
+    """The server whose workers the tests kill."""
 
     def wait_for_workers(self, count: int = 2, besides: set[int] = frozenset()) -> set[int]:
         """Until `count` workers run, none of them in `besides` (the killed ones)."""
         return until(lambda: (pids := self.workers()) and len(pids) == count and not pids & besides and pids,
                      f"gunicorn running {count} fresh workers")
 
-    def wait_until_up(self) -> None:
-        end = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if Browser(self.port).get("/auth/sign-in").status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > end:
-                raise RuntimeError(f"gunicorn did not answer in time:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
     def unhandled_errors(self) -> list[str]:
         """Exceptions that escaped the app (gunicorn then sends its own bare error page) and dead workers."""
-        return [line for line in self.log.read_text(errors="replace").splitlines()
-                if re.search(r"Error handling request|WORKER TIMEOUT|Worker failed to boot", line)]
+        return self.log_lines(r"Error handling request|WORKER TIMEOUT|Worker failed to boot")
 
 
 @dataclass

@@ -239,6 +239,9 @@ def test_the_migration_seals_plain_identifiers_and_keeps_every_approval(empty_da
         sealed = identifiers_and_states()
         assert {state for state, *_ in sealed.values()} == {"reviewed", "not_reviewed"}
 
+        # Each migration runs with no transaction of the app's open (on PostgreSQL, a read holds a lock the
+        # migration's ALTER TABLE would wait for).
+        _db.session.remove()
         downgrade(revision="3620c2b72ac6")  # identifiers in plain columns, fingerprinted as they were then
         _db.session.remove()
         plain = {row.case_id: row for row in _db.session.execute(text(
@@ -248,6 +251,7 @@ def test_the_migration_seals_plain_identifiers_and_keeps_every_approval(empty_da
                 name, number, email)
 
         other.config["IDENTIFIER_KEY"] = ""
+        _db.session.remove()
         with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error and exits
             upgrade()
         assert "set IDENTIFIER_KEY first" in capfd.readouterr().err
@@ -256,6 +260,7 @@ def test_the_migration_seals_plain_identifiers_and_keeps_every_approval(empty_da
         assert "patient_name" in database_columns(empty_database)  # nothing half done
 
         other.config["IDENTIFIER_KEY"] = IDENTIFIER_KEY
+        _db.session.remove()
         upgrade()
         _db.session.remove()
         assert identifiers_and_states() == sealed

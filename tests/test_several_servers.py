@@ -16,9 +16,7 @@ import io
 import os
 import re
 import secrets
-import signal
 import socket
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,12 +37,11 @@ from meetings.live import broadcast
 from meetings.live import service as live
 from meetings.models import Attendance, Case, CaseImage, LiveState, Role
 from meetings.register import service as registers
-from tests.conftest import IDENTIFIER_KEY, _free_port
+from tests.conftest import IDENTIFIER_KEY
 from tests.factories import PASSWORD, make_case, make_meeting, make_user
 from tests.http_browser import Reply, send
+from tests.servers import Gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SIGN_IN_LIMIT = 5  # per minute, across both servers
@@ -101,50 +98,14 @@ class Browser:
         return send(server.port, self.cookies, method, path, fields, files, headers, timeout=DEADLINE * 2)
 
 
-class Server:
-    """`gunicorn --workers 2 app:app` on a free port, in a process group of its own so that stopping it
-    stops its workers too; what it writes (tracebacks included) goes to its log."""
+class Server(Gunicorn):
+    """One of the two app servers, named "a" or "b"."""
 
     def __init__(self, name: str, env: dict, workdir: Path):
-        self.name, self.port = name, _free_port()
-        self.log = workdir / f"gunicorn-{name}.log"
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                [str(GUNICORN), "--workers", "2", "--bind", f"127.0.0.1:{self.port}", "--timeout", "60",
-                 "--graceful-timeout", "5", "--log-level", "warning", "--no-control-socket", "app:app"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def __repr__(self) -> str:
-        return f"server {self.name} on port {self.port}"
-
-    def wait_until_up(self, deadline: float) -> None:
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self} exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if Browser().get(self, "/auth/sign-in").status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self} did not answer in time:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.process.pid, sig)  # the master and its workers
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        super().__init__(env, workdir / f"gunicorn-{name}.log", f"server {name}")
 
     def errors(self) -> list[str]:
-        return [line for line in self.log.read_text(errors="replace").splitlines()
-                if re.search(r"Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|Exception", line)]
+        return self.log_lines(r"Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|Exception")
 
 
 # --- the installation: a scratch database, seeded, and two servers on it ---------------------------

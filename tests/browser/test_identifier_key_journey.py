@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 def test_without_the_key_the_meeting_goes_on_and_nothing_typed_is_lost(app, browser, live_server, page, monkeypatch):
     chair = make_user(Role.CHAIR, name="Dr Chair Person")
-    owner = make_user(Role.MEMBER, name="Dr Owner Person", home_site=chair.home_site)
+    make_user(Role.MEMBER, name="Dr Owner Person", home_site=chair.home_site)  # the action's owner
     meeting = make_meeting(chair=chair, title="Chest REAL meeting")
     case = make_case(chair, meeting, {"patient_name": "Quillon Vantablack"}, body_region="Chest",
                      learning_points="Mr Vantablack's nodule: window the lungs.")
