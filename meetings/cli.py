@@ -252,11 +252,14 @@ def annual_report(site_code: str, year: int, out: str) -> None:
 @click.command("rebuild-library")
 def rebuild_library() -> None:
     """Put every presented case of every ended meeting in the case library (after upgrading to a version
-    with the library, or after a bulk import). Safe to run again."""
+    with the library, after a bulk import, or once the identifier key is back). Safe to run again."""
     from meetings.governance import library
     from meetings.web import plural
 
-    recorded = library.rebuild()
+    try:
+        recorded = library.rebuild()
+    except IdentifiersUnavailable as error:
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"The case library holds {recorded} presented {plural(recorded, 'case')}.")
 

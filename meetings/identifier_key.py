@@ -47,6 +47,8 @@ def parse(value: str) -> list[Fernet]:
 
 def init_app(app: Flask) -> None:
     keys = parse(app.config.get("IDENTIFIER_KEY") or "")
+    if not keys:
+        app.logger.warning("IDENTIFIER_KEY is not set: patients' identifiers cannot be saved or shown")
     app.extensions["identifier_key"] = keys
 
 

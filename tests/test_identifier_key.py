@@ -13,14 +13,15 @@ from sqlalchemy import MetaData, create_engine, select, text
 from meetings import config, create_app, demo
 from meetings.cases import review
 from meetings.extensions import db as _db
+from meetings.operations import rekey
 from meetings.models import (
     Attendance, AuditEvent, Case, CaseIdentifiers, CaseStatus, Feedback, LibraryEntry, LiveState, Meeting, MeetingStatus,
-    MinutesVersion, Register, Role, utcnow,
+    MinutesVersion, Poll, Register, Role, utcnow,
 )
 from tests.conftest import IDENTIFIER_KEY, approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_user
 from tests.test_backup import app_on
-from tests.test_cases import case_form, only_case, submit
+from tests.test_cases import case_form, only_case, png_bytes, submit
 from tests.test_register import guest_signs, register_action
 
 HX = {"HX-Request": "true"}
@@ -123,14 +124,17 @@ def test_without_the_key_lightbox_runs_and_says_identifiers_are_unavailable(app,
     assert "Vantablack" not in page.get_data(as_text=True)
     assert _db.session.query(AuditEvent).filter_by(action="case.identifiers_viewed").count() == viewed
 
-    # The minutes' draft too; but saving wording, which must be checked for identifiers, is refused.
-    draft = client.get(f"/meetings/{meeting.id}/minutes").get_data(as_text=True)
-    assert "Breathless. ?PE" in draft and "[Withheld" in draft and "Vantablack" not in draft
     learning = case.learning_points
 
-    # What needs them says why it cannot go on, and writes nothing.
+    # What needs them says why it cannot go on, and writes nothing: reviewing, the minutes' editor (its forms
+    # would carry the placeholder into a later save), saving their wording, and asking the room a poll
+    # whose question and answers nobody could read.
+    client.post(f"/meetings/{meeting.id}/live/stage", data={"stage": 1}, headers=HX)
     for refused in (client.get(f"/cases/{case.id}/review"),
                     client.post(f"/cases/{case.id}/review", data={"action": "approve", "seen": "x"}),
+                    client.get(f"/meetings/{meeting.id}/minutes"),
+                    client.post(f"/meetings/{meeting.id}/live/open-poll", headers=HX, data={
+                        "preset": "free_text", "question": "What would you have said?"}),
                     client.post(f"/meetings/{meeting.id}/minutes/cases/{case.id}", headers=HX,
                                 data={f"case{case.id}-learning_points": "Typed while the key was missing."})):
         body = refused.get_data(as_text=True)
@@ -144,13 +148,17 @@ def test_without_the_key_lightbox_runs_and_says_identifiers_are_unavailable(app,
     assert purged.exit_code == 1 and "no identifier key" in purged.output
     assert _db.session.get(CaseIdentifiers, case.id).purged_at is None
 
-    # A new case is refused with the reason, keeping everything typed; nothing is stored in plain text.
+    assert _db.session.query(Poll).count() == 0
+
+    # A new case is refused with the reason, keeping everything typed and uploaded; nothing is stored in
+    # plain text.
     form = client.get("/cases/new").get_data(as_text=True)
     assert "Cases cannot be saved just now" in form
-    response = submit(client, case_form(case.site_id, **PATIENT, clinical_question="Headache. ?Bleed"))
+    response = submit(client, case_form(case.site_id, **PATIENT, clinical_question="Headache. ?Bleed"),
+                      files=[("head.png", png_bytes(), "Axial CT, no contrast")])
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "no identifier key" in body
-    assert 'value="Quillon Vantablack"' in body and "Headache. ?Bleed" in body
+    assert 'value="Quillon Vantablack"' in body and "Headache. ?Bleed" in body and "Axial CT, no contrast" in body
     assert _db.session.scalar(select(Case).where(Case.clinical_question == "Headache. ?Bleed")) is None
     assert sealed_token(case.id) == token
 
@@ -161,7 +169,7 @@ def test_without_the_key_lightbox_runs_and_says_identifiers_are_unavailable(app,
     assert "Quillon Vantablack" in client.get(f"/cases/{case.id}").get_data(as_text=True)
 
 
-def test_rotating_the_key_reseals_every_case_and_keeps_approvals(app, db, keys):
+def test_rotating_the_key_reseals_every_case_and_keeps_approvals(app, db, keys, monkeypatch):
     chair = make_user(Role.CHAIR)
     meeting = make_meeting(chair=chair, status=MeetingStatus.ENDED, days_ahead=-30)
     presented = make_case(chair, meeting, PATIENT | {"date_of_birth": None, "examination_date": None},
@@ -174,6 +182,7 @@ def test_rotating_the_key_reseals_every_case_and_keeps_approvals(app, db, keys):
 
     old, new = Fernet(IDENTIFIER_KEY), Fernet(Fernet.generate_key())
     keys([new, old])
+    monkeypatch.setattr(rekey, "BATCH", 1)  # a batch (and a commit) for each case
     result = app.test_cli_runner().invoke(args=["rotate-identifier-key"])
     assert result.exit_code == 0, result.output
     assert "Resealed 2 cases with the first key (0 already were; 1 current approval kept)." in result.output
@@ -182,6 +191,8 @@ def test_rotating_the_key_reseals_every_case_and_keeps_approvals(app, db, keys):
         assert after != token and new.decrypt(after.encode())
         with pytest.raises(InvalidToken):
             old.decrypt(after.encode())
+    event = db.session.scalars(select(AuditEvent).filter_by(action="identifiers.resealed")).first()
+    assert event.subject_type == "lightbox" and event.detail["resealed"] == 2 and event.detail["approvals_kept"] == 1
     again = app.test_cli_runner().invoke(args=["rotate-identifier-key"])
     assert "Resealed 0 cases with the first key (2 already were" in again.output
 
@@ -288,10 +299,10 @@ def test_without_the_key_the_register_closes_and_minutes_and_certificates_wait_f
     code = _db.session.scalar(select(LiveState.join_code).where(LiveState.meeting_id == meeting.id))
     register_action(client, meeting, "open")
     assert guest_signs(app.test_client(), code, meeting).status_code == 303
-    client.post(f"/meetings/{meeting.id}/live/end", headers=HX)
+    keys([])
+    client.post(f"/meetings/{meeting.id}/live/end", headers=HX)  # the meeting ends as usual
     _db.session.expire_all()
     assert _db.session.get(Meeting, meeting.id).status == MeetingStatus.ENDED
-    keys([])
 
     assert register_action(client, meeting, "close").status_code == 204  # closed, as with the key
     assert _db.session.get(Register, meeting.id).closed_at is not None
@@ -301,7 +312,14 @@ def test_without_the_key_the_register_closes_and_minutes_and_certificates_wait_f
     assert published.status_code == 503 and "Identifiers unavailable" in published.get_data(as_text=True)
     assert _db.session.query(MinutesVersion).count() == 0
 
+    # Its cases wait to go in the library: their notes cannot be checked. rebuild-library waits for the key.
+    assert _db.session.get(LibraryEntry, case.id) is None
+    rebuilt = app.test_cli_runner().invoke(args=["rebuild-library"])
+    assert rebuilt.exit_code == 1 and "no identifier key" in rebuilt.output
+
     keys([Fernet(IDENTIFIER_KEY)])
+    assert app.test_cli_runner().invoke(args=["rebuild-library"]).exit_code == 0
+    assert _db.session.get(LibraryEntry, case.id) is not None
     sent = app.test_cli_runner().invoke(args=["send-certificates"])
     assert sent.exit_code == 0, sent.output
     _db.session.expire_all()

@@ -9,7 +9,9 @@ from sqlalchemy import update
 
 from meetings.cases import review
 from meetings.extensions import db
-from meetings.models import AuditEvent, Case, CaseIdentifiers, CaseStatus, Feedback, LibraryEntry, MeetingStatus, Role, utcnow
+from meetings.models import (
+    AuditEvent, Case, CaseIdentifiers, CaseStatus, Delivery, Feedback, LibraryEntry, MeetingStatus, Role, utcnow,
+)
 from tests.conftest import approve_for_room, signed_in
 from tests.factories import make_case, make_meeting, make_user
 from tests.test_leak_guard import canary_dicom
@@ -30,9 +32,13 @@ def presented(app, db):
                          triage_note="Thanks; Mr Quartermaine's prior is on PACS.",
                          reporter_notice_text="Dear Dr Reporter, Zebedee Quartermaine's CT will be discussed.",
                          learning_points="Check the lung windows.")
-        db.session.add(Feedback(case_id=case.id, meeting_id=meeting.id, recipient_email="rowena@test.example.org",
-                                sent_at=utcnow() - timedelta(days=days_ago + 5),
-                                acknowledged_at=utcnow() - timedelta(days=days_ago)))
+        feedback = Feedback(case_id=case.id, meeting_id=meeting.id, recipient_email="rowena@test.example.org",
+                            recipient_name="Dr Rowena Reporter", sent_at=utcnow() - timedelta(days=days_ago + 5),
+                            acknowledged_at=utcnow() - timedelta(days=days_ago))
+        db.session.add(feedback)
+        db.session.flush()
+        db.session.add(Delivery(kind="feedback", subject_id=feedback.id, recipient="rowena@test.example.org",
+                                recipient_name="Dr Rowena Reporter", status="sent"))
         cases.append(case)
     db.session.commit()
     client = signed_in(app.test_client(), chair)
@@ -54,6 +60,11 @@ def test_purging_takes_out_the_identifiers_and_keeps_what_the_room_saw(app, pres
     identifiers = db.session.get(CaseIdentifiers, old.id)
     assert identifiers.purged_at is not None and identifiers.patient_name == "" and identifiers.nhs_number == ""
     assert identifiers.reporter_email == "" and identifiers.reporter_id is None and identifiers.date_of_birth is None
+    # Nor does the feedback, nor its delivery record, still say which reporter it went to.
+    feedback = db.session.query(Feedback).filter_by(case_id=case.id).one()
+    assert (feedback.recipient_name, feedback.recipient_email) == ("", "")
+    delivery = db.session.query(Delivery).filter_by(kind="feedback", subject_id=feedback.id).one()
+    assert (delivery.recipient, delivery.recipient_name) == ("", "")
     for text in (case.clinical_question, case.triage_note, case.reporter_notice_text, case.images[0].caption):
         assert "Quartermaine" not in text and "FGH7781234" not in text
     image = case.images[0]

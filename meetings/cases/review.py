@@ -61,6 +61,13 @@ def known_for(case: Case) -> Known:
     )
 
 
+def require_identifiers(cases) -> None:
+    """Raise IdentifiersUnavailable unless every case's identifiers can be opened: for what shows text for
+    editing, or keeps or sends it, where a withheld placeholder must never stand in for the real words."""
+    for case in cases:
+        known_for(case)
+
+
 def known_or_none(case: Case) -> Known | None:
     """`known_for(case)`, or None when its identifiers cannot be opened, for pages that show approved text
     and withhold the rest. Whatever keeps or sends text must use `known_for`, and so refuse."""

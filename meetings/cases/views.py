@@ -72,8 +72,8 @@ def _save(form: CaseForm, case: Case | None, also=None):
     uploads_ok = _take_uploads(form)
     captions, removed = _image_edits()
     service.update_images(service.form_images(case, form.upload_token.data, current_user), captions, removed)
+    db.session.commit()  # keep the images that were fine, whatever becomes of the save
     if not (valid and uploads_ok):
-        db.session.commit()  # keep the images that were fine
         return None
     try:
         saved = service.save_case(case, current_user, form.data, form.upload_token.data)

@@ -38,9 +38,12 @@ def record(case: Case) -> LibraryEntry | None:
     if case.status != CaseStatus.PRESENTED or meeting is None or meeting.status != MeetingStatus.ENDED:
         return None
     if known_or_none(case) is None:
-        # Its notes cannot be checked without the identifier key: the entry waits (as it was, if there is
-        # one) for `flask --app app rebuild-library` once the key is back, rather than keep withheld text.
-        return db.session.get(LibraryEntry, case.id)
+        # Its notes cannot be checked without the identifier key: it leaves the library (an entry as it was
+        # could be out of date) until `flask --app app rebuild-library` runs with the key back.
+        entry = db.session.get(LibraryEntry, case.id)
+        if entry is not None:
+            db.session.delete(entry)
+        return None
     seen = as_the_room_saw_it(case)
     if seen is None:
         return None
@@ -73,7 +76,12 @@ def record_meeting(meeting: Meeting) -> int:
 
 
 def rebuild() -> int:
-    """Record every presented case of every ended meeting: once after upgrading, or after a bulk import."""
+    """Record every presented case of every ended meeting: once after upgrading, after a bulk import, or
+    after a time without the identifier key (it refuses to run without it)."""
+    from meetings import identifier_key
+
+    if not identifier_key.configured():
+        raise identifier_key.IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY)")
     meetings = db.session.scalars(select(Meeting).where(Meeting.status == MeetingStatus.ENDED)).all()
     return sum(record_meeting(meeting) for meeting in meetings)
 

@@ -225,6 +225,8 @@ def open_poll(state: LiveState, question: str, kind: str, options: list[str]) ->
         raise LiveRuleError("Polls are asked at stage 1, before the room sees the report")
     if review.state_of(state.case) is not review.ReviewState.REVIEWED:
         raise LiveRuleError("Approve this case's anonymisation before asking the room about it")
+    # The room would see the question and answers withheld, as they could not be checked for identifiers.
+    review.require_identifiers([state.case])
     question = question.strip()
     if not question:
         raise LiveRuleError("Enter the question to ask the room")

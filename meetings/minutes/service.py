@@ -111,9 +111,8 @@ def publish(meeting: Meeting, by: User, note: str) -> MinutesVersion:
     if meeting.status != MeetingStatus.ENDED:
         raise MinutesRuleError("Minutes are published once the meeting has ended")
     minutes = minutes_of(meeting)
-    for case in queued_cases(meeting):
-        # Published minutes are sent and kept: never with notes withheld because they could not be checked.
-        review.known_for(case)
+    # Published minutes are sent and kept: never with notes withheld because they could not be checked.
+    review.require_identifiers(queued_cases(meeting))
     content = assemble(meeting, minutes)
     if content.needs_review:
         numbers = ", ".join(str(section.number) for section in content.needs_review)

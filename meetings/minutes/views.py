@@ -5,10 +5,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from meetings.cases import access
+from meetings.cases import access, review
 from meetings.extensions import db
 from meetings.minutes import distribution, service
-from meetings.minutes.content import assemble, pdf_filename, section_of
+from meetings.minutes.content import assemble, pdf_filename, queued_cases, section_of
 from meetings.minutes.forms import OtherBusinessForm, PublishForm, SectionForm
 from meetings.models import Case, CaseStatus, Meeting, MinutesVersion
 from meetings.web import is_htmx, pdf_response
@@ -39,6 +39,9 @@ def _page(meeting: Meeting, status: int = 200, section: tuple[int, SectionForm] 
           error: str | None = None) -> tuple[str, int]:
     minutes = service.read_minutes(meeting)
     editing = service.can_edit(current_user, meeting)
+    if editing:
+        # Its forms are filled from the notes: drawn with them withheld, a later save would keep the placeholder.
+        review.require_identifiers(queued_cases(meeting))
     content = assemble(meeting, minutes) if editing else None
     if other_business is None:
         other_business = OtherBusinessForm(formdata=None, text=content.other_business if content else "")

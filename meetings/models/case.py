@@ -1,7 +1,7 @@
 """Cases nominated for learning, with their identifiers kept in a table of their own."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, false
@@ -339,6 +339,8 @@ class CaseIdentifiers(Base):
         return True
 
     def change(self, field: str, value) -> None:
+        if field in identifier_key.DATES and not (value is None or isinstance(value, date)):
+            raise TypeError(f"{field} takes a date, not {type(value).__name__}")
         values = self.opened()
         if values[field] != value:
             values = values | {field: value}

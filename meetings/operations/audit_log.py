@@ -21,7 +21,7 @@ CATEGORIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "publications": ("Publications and exports", (
         "minutes.published", "feedback.sent", "governance.annual_report", "governance.incidents_exported",
         "actions.exported", "register.exported", "audit.exported")),
-    "purges": ("Identifiers purged", ("case.identifiers_purged",)),
+    "purges": ("Identifiers purged or resealed", ("case.identifiers_purged", "identifiers.resealed")),
 }
 PAGE_SIZE = 50
 CSV_HEADER = ["When", "Who", "Action", "Subject", "Subject id", "Detail"]

@@ -6,7 +6,8 @@ case, when it was declined. Purging follows `IDENTIFIER_RETENTION_DAYS` later (9
 
 Purging takes out everything identifiable the case holds: the identifiers themselves, the words typed about
 the patient (the case's texts become the ones the chair approved for the room), the original images (they
-become the anonymised pictures), the reporter's notice, and poll answers typed in the room. The anonymised case, its learning, its actions, its minutes and
+become the anonymised pictures), the reporter's notice, poll answers typed in the room, and the reporter's
+name and address on the feedback sent to them and on its delivery record. The anonymised case, its learning, its actions, its minutes and
 its library entry stay as they were.
 """
 from __future__ import annotations
@@ -20,7 +21,10 @@ from meetings.anonymise.case import REVIEWED_FIELDS
 from meetings.anonymise.text import scrub
 from meetings.cases import review
 from meetings.extensions import db
-from meetings.models import Case, CaseIdentifiers, CaseStatus, Feedback, Meeting, MeetingStatus, Poll, PollVote
+from meetings.feedback.emails import FEEDBACK
+from meetings.models import (
+    Case, CaseIdentifiers, CaseStatus, Delivery, Feedback, Meeting, MeetingStatus, Poll, PollVote,
+)
 
 
 def due(now: datetime, days: int) -> list[Case]:
@@ -71,6 +75,13 @@ def purge(case: Case, now: datetime, days: int) -> None:
     for vote in db.session.scalars(select(PollVote).join(Poll).where(Poll.case_id == case.id, PollVote.answer != "")):
         vote.answer = scrubbed(vote.answer)
     identifiers.forget()
+    feedback = db.session.scalar(select(Feedback).where(Feedback.case_id == case.id))
+    if feedback is not None:
+        # To whom it was sent names the reporter beside the case; an account keeps it as theirs (recipient_id).
+        feedback.recipient_name = feedback.recipient_email = ""
+        for delivery in db.session.scalars(select(Delivery).where(Delivery.kind == FEEDBACK,
+                                                                   Delivery.subject_id == feedback.id)):
+            delivery.recipient = delivery.recipient_name = ""
     identifiers.purged_at = now
     if was_current:
         # Nothing the room saw changed: the approval stands for the purged record, and the case stays in

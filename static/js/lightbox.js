@@ -18,23 +18,47 @@ document.body.addEventListener("htmx:afterSettle", () => {
   spot.focus();
 });
 
-// Something sent in place that fails (a refusal, an outage, no connection) swaps nothing, so what was typed
-// stays where it was. Say so, with the server's reason when it gave one, until something sent succeeds (not
-// a poll: the console's would clear it before it was read).
+// Something a person sends in place that fails (a refusal, an outage, no connection) swaps nothing, so what
+// was typed stays where it was. Say so, with the server's reason when it gave one, until the same request
+// succeeds (the form may have been redrawn meanwhile, so it is known by where it is sent) or the message is
+// dismissed. Polls (GETs) are left out: they retry by themselves, and a message
+// rewritten every two seconds would be read out every two seconds.
 const requestError = document.getElementById("request-error");
-function requestFailed(reason) {
-  if (requestError) requestError.textContent = `${reason} Nothing you typed has been lost: try again.`;
+const requestErrorText = requestError?.querySelector("[data-message]");
+const requestErrorDismiss = requestError?.querySelector("[data-dismiss]");
+let failedRequest = null;
+
+const requestOf = (event) => `${event.detail.requestConfig?.verb} ${event.detail.requestConfig?.path}`;
+
+function showRequestError(reason, event) {
+  const text = `${reason} Nothing you typed has been lost: try again.`;
+  failedRequest = requestOf(event);
+  if (requestErrorText.textContent !== text) requestErrorText.textContent = text;
+  requestError.classList.add("lb-request-error--shown");
+  requestErrorDismiss.hidden = false;
 }
+
+function clearRequestError() {
+  failedRequest = null;
+  requestErrorText.textContent = "";
+  requestError.classList.remove("lb-request-error--shown");
+  requestErrorDismiss.hidden = true;
+}
+
+const sentByPerson = (event) => requestError && event.detail.requestConfig?.verb !== "get";
+
+requestErrorDismiss?.addEventListener("click", clearRequestError);
 document.body.addEventListener("htmx:responseError", (event) => {
+  if (!sentByPerson(event)) return;
   const page = new DOMParser().parseFromString(event.detail.xhr.responseText || "", "text/html");
   const title = page.querySelector(".lb-error h1")?.textContent.trim();
   const advice = page.querySelector(".lb-error p")?.textContent.trim();
-  requestFailed([title, advice].filter(Boolean).join(": ") || "Lightbox could not do that just now.");
+  showRequestError([title, advice].filter(Boolean).join(": ") || "Lightbox could not do that just now.", event);
 });
-document.body.addEventListener("htmx:sendError", () => {
-  requestFailed("Lightbox cannot be reached just now: check the connection.");
+document.body.addEventListener("htmx:sendError", (event) => {
+  if (!sentByPerson(event)) return;
+  showRequestError("Lightbox cannot be reached just now: check the connection.", event);
 });
 document.body.addEventListener("htmx:afterRequest", (event) => {
-  const sent = event.detail.requestConfig?.verb !== "get";
-  if (sent && event.detail.successful && requestError) requestError.textContent = "";
+  if (failedRequest && event.detail.successful && requestOf(event) === failedRequest) clearRequestError();
 });
