@@ -32,6 +32,8 @@ bench: install
 	$(BIN)/python bench/action_register.py
 	$(BIN)/python bench/minutes_pdf.py
 	$(BIN)/python bench/calendar_feeds.py
+	$(BIN)/python bench/governance.py
+	$(BIN)/python bench/identifiers.py
 
 install: system $(VENV)/.installed static/vendor/.installed
 

@@ -30,12 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.serving import IDENTIFIER_KEY  # noqa: E402
 
 from flask_migrate import upgrade  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench.serving import IDENTIFIER_KEY  # noqa: E402
 from meetings import create_app, demo  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.models import Attendance, Meeting, MeetingStatus, person_key, utcnow  # noqa: E402

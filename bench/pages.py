@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.serving import IDENTIFIER_KEY  # noqa: E402
 
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench.serving import IDENTIFIER_KEY  # noqa: E402
 from meetings import create_app, demo  # noqa: E402
 from meetings.extensions import db  # noqa: E402
 from meetings.models import Case, CaseImage, CaseStatus  # noqa: E402
