@@ -4,8 +4,10 @@
 holding them). The first key seals; every key opens. To change keys, put a new one in front of the old,
 run `flask --app app rotate-identifier-key` to reseal everything with it, then drop the old one.
 
-Without a key Lightbox still runs: approved cases are presented, minutes and registers work, but anything
-that needs the identifiers themselves says they are unavailable. Nothing is ever written in plain text.
+Without a key Lightbox still runs: approved cases are presented (text written since their review is withheld,
+as it cannot be checked) and registers open and close, but anything that needs the identifiers, or must
+check text against them before keeping or sending it, says they are unavailable. Nothing is ever written in
+plain text.
 """
 from __future__ import annotations
 
