@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, false, func, or_, select
 
-from meetings import audit, mail
+from meetings import audit, identifier_key, mail
 from meetings.cases.images import CheckedImage
 from meetings.extensions import db
+from meetings.identifier_key import IdentifiersUnavailable
 from meetings.models import (
     Case, CaseIdentifiers, CaseImage, CaseKind, CaseStatus, Meeting, MeetingScope, MeetingStatus, Role, User, utcnow,
 )
@@ -133,6 +134,19 @@ def save_case(case: Case | None, submitter: User, data: dict, upload_token: str)
     db.session.expire(case, ["images"])
     audit.record("case.submitted" if creating else ("case.resubmitted" if resubmitted else "case.edited"), case)
     return case
+
+
+def identifiers_refusal(case: Case | None) -> str | None:
+    """Why a case's identifiers cannot be saved now (no identifier key, or not the one that sealed them
+    when editing), in words for the submitter; None when they can."""
+    try:
+        if not identifier_key.configured():
+            raise IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY), so none can be saved")
+        if case is not None:
+            db.session.get(CaseIdentifiers, case.id).opened()
+    except IdentifiersUnavailable as error:
+        return str(error)
+    return None
 
 
 def cases_submitted_by(user: User) -> list[Case]:

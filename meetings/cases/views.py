@@ -12,7 +12,6 @@ from meetings.cases import access, forwarding, review, service
 from meetings.cases.forms import AcceptForm, AllowanceForm, CaseForm, NoticeForm, TriageNoteForm
 from meetings.cases.images import ImageRejected, check_upload
 from meetings.extensions import db
-from meetings.identifier_key import IdentifiersUnavailable
 from meetings.feedback import emails as feedback_emails
 from meetings.feedback import pats
 from meetings.models import Case, CaseKind, CaseStatus, Meeting, Pat, PatReason, Role, Site, User
@@ -72,14 +71,19 @@ def _save(form: CaseForm, case: Case | None, also=None):
     uploads_ok = _take_uploads(form)
     captions, removed = _image_edits()
     service.update_images(service.form_images(case, form.upload_token.data, current_user), captions, removed)
-    db.session.commit()  # keep the images that were fine, whatever becomes of the save
     if not (valid and uploads_ok):
+        db.session.commit()  # keep the images that were fine
+        return None
+    refusal = service.identifiers_refusal(case)
+    if refusal:
+        db.session.commit()  # the images uploaded with it wait for the next try, as above
+        flash(refusal, "error")
         return None
     try:
         saved = service.save_case(case, current_user, form.data, form.upload_token.data)
         if also is not None:
             also(saved)
-    except (service.CaseRuleError, IdentifiersUnavailable) as error:
+    except service.CaseRuleError as error:
         db.session.rollback()
         flash(str(error), "error")
         return None

@@ -36,7 +36,7 @@ def test_without_the_key_the_meeting_goes_on_and_nothing_typed_is_lost(app, brow
     panel.get_by_label("Owner", exact=True).select_option(label=f"Dr Owner Person ({chair.home_site.name})")
     panel.get_by_label("Due date").fill((date.today() + timedelta(days=28)).isoformat())
     panel.get_by_role("button", name="Add the action").click()
-    alert = page.locator("#request-error [role=alert]")
+    alert = page.locator("#request-error [aria-live]")
     expect(alert).to_contain_text("Patient identifiers are unavailable")
     expect(alert).to_contain_text("Nothing you typed has been lost")
     expect(panel.get_by_label("What will be done")).to_have_value("Add a lung-window check to the CTPA template")
