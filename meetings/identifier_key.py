@@ -62,6 +62,14 @@ def configured() -> bool:
     return bool(_keys())
 
 
+def required_keys(why: str = "") -> list[Fernet]:
+    """The keys, first the one that seals; IdentifiersUnavailable if there are none (`why` says what waits)."""
+    keys = _keys()
+    if not keys:
+        raise IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY)" + why)
+    return keys
+
+
 def empty(field: str):
     return None if field in DATES else ""
 
@@ -72,10 +80,7 @@ def seal(values: dict) -> str:
             for field, value in values.items() if value != empty(field)}
     if not held:
         return ""
-    keys = _keys()
-    if not keys:
-        raise IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY), so none can be saved")
-    return keys[0].encrypt(json.dumps(held, sort_keys=True).encode()).decode()
+    return required_keys(", so none can be saved")[0].encrypt(json.dumps(held, sort_keys=True).encode()).decode()
 
 
 def open_sealed(token: str) -> dict:
@@ -83,11 +88,8 @@ def open_sealed(token: str) -> dict:
     values = {field: empty(field) for field in FIELDS}
     if not token:
         return values
-    keys = _keys()
-    if not keys:
-        raise IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY)")
     try:
-        held = json.loads(MultiFernet(keys).decrypt(token.encode()))
+        held = json.loads(MultiFernet(required_keys()).decrypt(token.encode()))
     except InvalidToken:
         raise IdentifiersUnavailable("they were sealed with a key this server does not have") from None
     for field, value in held.items():
@@ -97,11 +99,9 @@ def open_sealed(token: str) -> dict:
 
 def resealed(token: str) -> str | None:
     """`token` sealed again with the first key, or None if it already is (so rotating twice is a no-op)."""
-    keys = _keys()
     if not token:
         return None
-    if not keys:
-        raise IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY)")
+    keys = required_keys()
     try:
         keys[0].decrypt(token.encode())
         return None

@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from meetings import nhs_number, qr
-from meetings.identifier_key import IdentifiersUnavailable
 from meetings.extensions import db, login_manager
+from meetings.identifier_key import IdentifiersUnavailable
 
 ERROR_MESSAGES = {
     400: ("Something was wrong with that request", "Go back, check what you entered and try again."),

@@ -50,15 +50,18 @@ class AnonymisedCase:
         return f"{self.modality} {self.body_region.lower()}".strip()
 
 
-def scrub_live(text: str, review: CaseReview, known: Known) -> str:
-    """Text written after the review (notes, poll answers), scrubbed with the chair's approved choices."""
-    approved = review.approved
-    return scrub(text, known, redact=approved.get("redact", ()), keep=approved.get("keep", ())).text
-
-
 # In place of text written since the review when the identifiers it must be checked against cannot be
 # opened (no identifier key): unchecked, it could name the patient.
 WITHHELD = "[Withheld: Lightbox cannot check this for identifiers just now]"
+
+
+def scrub_live(text: str, review: CaseReview, known: Known | None) -> str:
+    """Text written after the review (notes, poll answers), scrubbed with the chair's approved choices;
+    withheld when `known` is None (the case's identifiers cannot be opened, so it cannot be checked)."""
+    if known is None:
+        return WITHHELD if text else text
+    approved = review.approved
+    return scrub(text, known, redact=approved.get("redact", ()), keep=approved.get("keep", ())).text
 
 
 def build(case: Case, review: CaseReview, known: Known | None, image_url: Callable[[int], str]) -> AnonymisedCase:
@@ -69,8 +72,6 @@ def build(case: Case, review: CaseReview, known: Known | None, image_url: Callab
     captions = approved.get("captions", {})
 
     def live(text: str) -> str:
-        if known is None:
-            return WITHHELD if text else text
         return scrub_live(text, review, known)
 
     return AnonymisedCase(

@@ -201,10 +201,7 @@ def room_text(case: Case, text: str) -> str:
 def shown_room_text(case: Case, text: str) -> str:
     """`room_text` for a page, never for anything kept or sent: withheld while the case's identifiers
     cannot be opened, so the room carries on without the text being shown unchecked."""
-    known = known_or_none(case)
-    if known is None:
-        return anonymised.WITHHELD if text else text
-    return anonymised.scrub_live(text, review_of(case), known)
+    return anonymised.scrub_live(text, review_of(case), known_or_none(case))
 
 
 def cases_about(meeting: Meeting, case: Case | None, queued: list[Case] | None = None) -> list[Case]:

@@ -140,8 +140,7 @@ def identifiers_refusal(case: Case | None) -> str | None:
     """Why a case's identifiers cannot be saved now (no identifier key, or not the one that sealed them
     when editing), in words for the submitter; None when they can."""
     try:
-        if not identifier_key.configured():
-            raise IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY), so none can be saved")
+        identifier_key.required_keys(", so none can be saved")
         if case is not None:
             db.session.get(CaseIdentifiers, case.id).opened()
     except IdentifiersUnavailable as error:

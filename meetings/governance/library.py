@@ -14,6 +14,7 @@ from flask import abort
 from sqlalchemy import Select, event, extract, func, inspect, select
 from sqlalchemy.orm import Session, contains_eager
 
+from meetings import identifier_key
 from meetings.anonymise.case import REVIEWED_FIELDS
 from meetings.extensions import db
 from meetings.models import (
@@ -78,10 +79,7 @@ def record_meeting(meeting: Meeting) -> int:
 def rebuild() -> int:
     """Record every presented case of every ended meeting: once after upgrading, after a bulk import, or
     after a time without the identifier key (it refuses to run without it)."""
-    from meetings import identifier_key
-
-    if not identifier_key.configured():
-        raise identifier_key.IdentifiersUnavailable("this server has no identifier key (IDENTIFIER_KEY)")
+    identifier_key.required_keys()
     meetings = db.session.scalars(select(Meeting).where(Meeting.status == MeetingStatus.ENDED)).all()
     return sum(record_meeting(meeting) for meeting in meetings)
 

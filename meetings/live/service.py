@@ -17,12 +17,12 @@ from meetings import audit, device
 from meetings.cases import review
 from meetings.cases import service as cases
 from meetings.extensions import db
-from meetings.web import whole_number
 from meetings.governance import library
 from meetings.models import (
     Case, CaseStatus, ClinicalSignificance, DiscrepancyType, LiveState, Meeting, MeetingStatus, Poll, PollKind,
     PollVote, RadpeerGrade, Stage, utcnow,
 )
+from meetings.web import whole_number
 
 # Letters and digits nobody misreads on a projector across a room: no 0/o, 1/l/i.
 JOIN_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"

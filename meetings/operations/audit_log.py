@@ -11,7 +11,7 @@ from sqlalchemy import Select, or_, select
 from meetings.extensions import db
 from meetings.models import AuditEvent, User
 from meetings.schedule.service import at_local
-from meetings.web import format_datetime
+from meetings.web import format_datetime, whole_number
 
 # What a data protection officer asks about, as groups of the actions Lightbox records.
 CATEGORIES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -51,7 +51,7 @@ class Filters:
             category=args.get("category", "") if args.get("category") in CATEGORIES else "",
             actor=" ".join(args.get("actor", "").split())[:200],
             subject_type="".join(ch for ch in args.get("subject_type", "").lower() if ch.isalpha() or ch == "_")[:32],
-            subject_id=int(subject_id) if subject_id.isascii() and subject_id.isdigit() and len(subject_id) < 10 else None,
+            subject_id=int(subject_id) if whole_number(subject_id) else None,
             start=day("from"), end=day("to"),
         )
 

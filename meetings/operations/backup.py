@@ -5,8 +5,8 @@ serving. PostgreSQL is handed to pg_dump and pg_restore (custom format), the too
 themselves; the README's "Backups" section gives their commands. A restore goes only into an empty
 database, so it can never overwrite or mix with live data.
 
-Neither command writes to the audit log: an audit event is about one row (a user, a case, a site) and is
-made by the signed-in user, and a command-line backup of the whole database has neither.
+Neither command writes to the audit log (nor could a restore: it needs an empty database). The host's own
+logs and the backup files themselves are the record of them.
 """
 from __future__ import annotations
 

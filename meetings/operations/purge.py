@@ -45,9 +45,9 @@ def due(now: datetime, days: int) -> list[Case]:
         .order_by(Case.id)).all()
 
 
-def clock(case: Case) -> str:
+def clock(case: Case, feedback: Feedback | None) -> str:
     """What started the case's retention clock, for the audit log."""
-    if db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None:
+    if feedback is not None:
         return "feedback complete"
     return "declined" if case.status == CaseStatus.DECLINED else "presented without feedback"
 
@@ -87,7 +87,8 @@ def purge(case: Case, now: datetime, days: int) -> None:
         # Nothing the room saw changed: the approval stands for the purged record, and the case stays in
         # the library and the minutes.
         review.approval_stands(case)
-    audit.record("case.identifiers_purged", case, retention_days=days, approval_kept=was_current, clock=clock(case))
+    audit.record("case.identifiers_purged", case, retention_days=days, approval_kept=was_current,
+                 clock=clock(case, feedback))
 
 
 def purge_due(now: datetime, days: int) -> int:
