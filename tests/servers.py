@@ -8,11 +8,25 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import _free_port
 from tests.http_browser import send
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+
+
+def until(check, what: str, deadline: float):
+    """Call `check` until it answers something true, or fail after `deadline` seconds."""
+    end = time.monotonic() + deadline
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > end:
+            pytest.fail(f"{what}: not within {deadline:.0f} s")
+        time.sleep(0.05)
 
 
 def children(pid: int) -> set[int]:

@@ -26,7 +26,6 @@ import re
 import secrets
 import signal
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -52,28 +51,20 @@ from meetings.models import (
 from meetings.register import service as registers
 from meetings.web import ERROR_MESSAGES
 from tests import servers
-from tests.conftest import IDENTIFIER_KEY, _free_port, approve_for_room, is_fragment
+from tests.conftest import IDENTIFIER_KEY, ON_POSTGRESQL, _free_port, approve_for_room, is_fragment
 from tests.factories import PASSWORD, make_case, make_meeting, make_site, make_user
 from tests.faults_proxy import FaultyProxy
 from tests.http_browser import Reply, send
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
 HX = {"HX-Request": "true"}
 DEADLINE = 20.0  # seconds: generous, for a loaded two-core machine; every wait polls until then
 
 
 
 def until(check, what: str, deadline: float = DEADLINE):
-    """Call `check` until it answers something true, or fail after `deadline` seconds."""
-    end = time.monotonic() + deadline
-    while True:
-        answer = check()
-        if answer:
-            return answer
-        if time.monotonic() > end:
-            pytest.fail(f"{what}: not within {deadline:.0f} s")
-        time.sleep(0.05)
+    """`servers.until`, with this module's deadline."""
+    return servers.until(check, what, deadline)
 
 
 def assert_friendly_error(status: int, body: str, fragment: bool = False) -> None:

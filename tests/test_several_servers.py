@@ -37,10 +37,10 @@ from meetings.live import broadcast
 from meetings.live import service as live
 from meetings.models import Attendance, Case, CaseImage, LiveState, Role
 from meetings.register import service as registers
+from tests import servers
 from tests.conftest import IDENTIFIER_KEY
 from tests.factories import PASSWORD, make_case, make_meeting, make_user
 from tests.http_browser import Reply, send
-from tests.servers import Gunicorn
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -98,7 +98,7 @@ class Browser:
         return send(server.port, self.cookies, method, path, fields, files, headers, timeout=DEADLINE * 2)
 
 
-class Server(Gunicorn):
+class Server(servers.Gunicorn):
     """One of the two app servers, named "a" or "b"."""
 
     def __init__(self, name: str, env: dict, workdir: Path):
@@ -250,15 +250,8 @@ def chair(cluster) -> Browser:
 
 
 def until(check, what: str, deadline: float = DEADLINE):
-    """Call `check` until it answers something true, or fail after `deadline` seconds."""
-    end = time.monotonic() + deadline
-    while True:
-        answer = check()
-        if answer:
-            return answer
-        if time.monotonic() > end:
-            pytest.fail(f"{what}: not within {deadline:.0f} s")
-        time.sleep(0.05)
+    """`servers.until`, with this module's deadline."""
+    return servers.until(check, what, deadline)
 
 
 # --- the tests ----------------------------------------------------------------------------------------
