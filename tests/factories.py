@@ -1,9 +1,11 @@
 """Small factories for synthetic test data. Every value is invented."""
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import date, datetime, timedelta, timezone
 
+from PIL import Image
 from werkzeug.security import generate_password_hash
 
 from meetings.extensions import db
@@ -14,6 +16,13 @@ PASSWORD = "correct-horse-battery"
 # Hashing is slow on purpose; one hash serves every factory-made user.
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 _counter = itertools.count(1)
+
+
+def png(size: tuple[int, int] = (64, 48), shade: int = 128) -> bytes:
+    """A plain grey PNG, as a key image."""
+    out = io.BytesIO()
+    Image.new("L", size, shade).save(out, "PNG")
+    return out.getvalue()
 
 
 def make_site(**fields) -> Site:

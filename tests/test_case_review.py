@@ -13,7 +13,7 @@ from sqlalchemy import select
 from meetings.extensions import db
 from meetings.models import AuditEvent, Case, CaseIdentifiers, CaseImage, Role
 from tests.conftest import approve_for_room, is_fragment, signed_in
-from tests.factories import make_case, make_meeting, make_user
+from tests.factories import make_case, make_meeting, make_user, png
 from tests.test_cases import case_form
 
 IDENTIFIERS = {"patient_name": "Edith Quarrington", "nhs_number": "9990000026", "hospital_number": "QX7654321",
@@ -22,17 +22,11 @@ IDENTIFIERS = {"patient_name": "Edith Quarrington", "nhs_number": "9990000026", 
 QUESTION = "Mrs Quarrington, DOB 21/07/1949, breathless. Daughter Peggy asks about PE. Discussed with Karen Hill."
 
 
-def grey_png(size=(120, 80)) -> bytes:
-    out = BytesIO()
-    Image.new("L", size, 200).save(out, "PNG")
-    return out.getvalue()
-
-
 @pytest.fixture
 def chair_case(login_as):
     chair = login_as(Role.CHAIR)
     meeting = make_meeting(chair=chair)
-    case = make_case(chair, meeting, IDENTIFIERS, images=((grey_png(), "Axial CT, Quarrington"),),
+    case = make_case(chair, meeting, IDENTIFIERS, images=((png((120, 80), 200), "Axial CT, Quarrington"),),
                      clinical_question=QUESTION)
     db.session.commit()
     return chair, meeting, case

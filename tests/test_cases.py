@@ -3,21 +3,14 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from meetings.extensions import db as _db
 from meetings.models import AuditEvent, Case, CaseIdentifiers, CaseImage, CaseStatus, Role
 from tests.conftest import is_fragment, signed_in
-from tests.factories import make_meeting, make_site, make_user
+from tests.factories import make_meeting, make_site, make_user, png
 
 DEMO_DICOM = Path(__file__).resolve().parent.parent / "demo" / "dicom"
 HX = {"HX-Request": "true"}
-
-
-def png_bytes(size=(64, 48)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", size, 128).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def case_form(site_id, **changes):
@@ -54,7 +47,7 @@ def only_case() -> Case:
 def test_member_submits_a_case_with_dicom_and_png_images(client, member):
     dicom = (DEMO_DICOM / "ct-chest-nodule.dcm").read_bytes()
     response = submit(client, case_form(member.home_site_id),
-                      [("scan.dcm", dicom, "Axial CT, lung window"), ("key.png", png_bytes(), "Key image")])
+                      [("scan.dcm", dicom, "Axial CT, lung window"), ("key.png", png(), "Key image")])
     assert response.status_code == 303 and response.headers["Location"] == "/cases/mine"
     case = only_case()
     assert case.status == CaseStatus.SUBMITTED and case.submitter_id == member.id
@@ -70,7 +63,7 @@ def test_member_submits_a_case_with_dicom_and_png_images(client, member):
 
 def test_errors_sit_beside_fields_and_nothing_typed_or_uploaded_is_lost(client, member):
     data = case_form(member.home_site_id, nhs_number="943 476 5918", date_of_birth="2999-01-01")
-    response = submit(client, data, [("good.png", png_bytes(), "A good image"),
+    response = submit(client, data, [("good.png", png(), "A good image"),
                                      ("fake.png", b"this is not an image at all", "Not an image")])
     assert response.status_code == 422
     body = response.get_data(as_text=True)
@@ -97,7 +90,7 @@ def test_test_nhs_numbers_only_when_configured_and_files_over_the_limit(app, cli
     monkeypatch.setitem(app.config, "ALLOW_TEST_NHS_NUMBERS", True)
     monkeypatch.setitem(app.config, "MAX_IMAGE_BYTES", 1000)
     response = submit(client, case_form(member.home_site_id, nhs_number="9990000018"),
-                      [("big.png", png_bytes((400, 400)) + b"\0" * 2000, "")])
+                      [("big.png", png((400, 400)) + b"\0" * 2000, "")])
     assert response.status_code == 422 and "the limit is" in response.get_data(as_text=True)
     monkeypatch.setitem(app.config, "MAX_IMAGE_BYTES", 20 * 1024 * 1024)
     assert submit(client, case_form(member.home_site_id, nhs_number="9990000018")).status_code == 303
@@ -111,7 +104,7 @@ def test_examination_before_birth_and_missing_reporter_are_refused(client, membe
 
 @pytest.fixture
 def submitted(client, member):
-    assert submit(client, case_form(member.home_site_id), [("key.png", png_bytes(), "Key")]).status_code == 303
+    assert submit(client, case_form(member.home_site_id), [("key.png", png(), "Key")]).status_code == 303
     return only_case()
 
 

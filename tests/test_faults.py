@@ -52,7 +52,7 @@ from meetings.register import service as registers
 from meetings.web import ERROR_MESSAGES
 from tests import servers
 from tests.conftest import IDENTIFIER_KEY, ON_POSTGRESQL, _free_port, approve_for_room, is_fragment
-from tests.factories import PASSWORD, make_case, make_meeting, make_site, make_user
+from tests.factories import PASSWORD, make_case, make_meeting, make_site, make_user, png
 from tests.faults_proxy import FaultyProxy
 from tests.http_browser import Reply, send
 
@@ -78,12 +78,10 @@ def assert_friendly_error(status: int, body: str, fragment: bool = False) -> Non
     assert ('<html' not in body) if fragment else ('<html' in body), body[:500]
 
 
-def png(width: int, height: int, noisy: bool = False) -> bytes:
-    """A PNG; a noisy one does not compress, so its size is about width x height bytes."""
-    image = (Image.frombytes("L", (width, height), os.urandom(width * height)) if noisy
-             else Image.new("L", (width, height), 120))
+def noisy_png(width: int, height: int) -> bytes:
+    """A PNG that does not compress, so its size is about width x height bytes."""
     out = io.BytesIO()
-    image.save(out, "PNG")
+    Image.frombytes("L", (width, height), os.urandom(width * height)).save(out, "PNG")
     return out.getvalue()
 
 
@@ -224,7 +222,7 @@ def _submit_when_the_disk_fills(client, failing_database, form: dict, picture: b
 def test_a_disk_filling_while_a_case_is_saved_stores_nothing_of_it(app, client, login_as, failing_database):
     chair = login_as(Role.CHAIR)
     form = case_form(chair.home_site_id, "disk-full")
-    picture = png(64, 48)
+    picture = png((64, 48), 120)
     audits_before = _db.session.scalar(select(func.count(AuditEvent.id)))
 
     refused = _submit_when_the_disk_fills(client, failing_database, form, picture)
@@ -243,7 +241,7 @@ def test_a_disk_filling_while_a_case_is_saved_stores_nothing_of_it(app, client, 
 def test_a_disk_filling_while_a_case_is_saved_gets_the_friendly_page(app, client, login_as, failing_database):
     chair = login_as(Role.CHAIR)
     refused = _submit_when_the_disk_fills(client, failing_database, case_form(chair.home_site_id, "disk-full"),
-                                          png(64, 48))
+                                          png((64, 48), 120))
     assert refused is not None, "the error escaped the app: the server's bare error page went out"
     assert_friendly_error(refused.status_code, refused.get_data(as_text=True))
     # Still signed in, and the next page works.
@@ -269,7 +267,7 @@ def test_a_disk_filling_while_an_upload_is_received_stores_nothing(app, client, 
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     monkeypatch.setattr(app, "request_class", _DiskFullWhileReceiving)
     form = case_form(chair.home_site_id, "spool-full")
-    refused = client.post("/cases/new", data=form | {"images-0-file": (io.BytesIO(png(64, 48)), "head.png")})
+    refused = client.post("/cases/new", data=form | {"images-0-file": (io.BytesIO(png((64, 48), 120)), "head.png")})
     assert_friendly_error(refused.status_code, refused.get_data(as_text=True))
     assert stored_for("spool-full") == (0, 0, 0)
 
@@ -277,7 +275,7 @@ def test_a_disk_filling_while_an_upload_is_received_stores_nothing(app, client, 
 def test_a_request_over_the_size_limit_is_refused_clearly_and_stores_nothing(app, client, login_as, monkeypatch):
     chair = login_as(Role.CHAIR)
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100_000)
-    big = png(400, 400, noisy=True)
+    big = noisy_png(400, 400)
     assert len(big) > 150_000
     form = case_form(chair.home_site_id, "too-big-request")
     refused = client.post("/cases/new", data=form | {"images-0-file": (io.BytesIO(big), "head.png")})
@@ -296,7 +294,7 @@ def test_an_image_over_the_image_limit_is_refused_clearly_and_stores_nothing(app
     chair = login_as(Role.CHAIR)
     # (Kept under 500 KB: a larger body the test client spools to a temporary file it never closes.)
     monkeypatch.setitem(app.config, "MAX_IMAGE_BYTES", 200 * 1024)
-    big = png(550, 550, noisy=True)
+    big = noisy_png(550, 550)
     assert 0.25 * 1024 * 1024 < len(big) < 0.4 * 1024 * 1024
     form = case_form(chair.home_site_id, "too-big-image")
     refused = client.post("/cases/new", data=form | {"images-0-file": (io.BytesIO(big), "scan.png")})
@@ -746,7 +744,7 @@ def test_a_transaction_cut_by_postgresql_going_away_leaves_nothing_half_written(
     # A case with its image: the case, its identifiers, the image and the audit entry are written, then
     # PostgreSQL goes away as COMMIT is sent.
     form = case_form(served.chair_site_id, "cut-at-commit")
-    picture = png(96, 72)
+    picture = png((96, 72), 120)
     chair.csrf = chair.get("/cases/new").csrf_token()
     audits = served.read(select(func.count(AuditEvent.id)))
     proxy.cut_when()

@@ -49,7 +49,7 @@ from meetings.calendar import feeds
 from meetings.nhs_number import synthetic
 from meetings.register import presence
 from tests.conftest import approve_for_room
-from tests.factories import make_action, make_case, make_meeting, make_site, make_user
+from tests.factories import make_action, make_case, make_meeting, make_site, make_user, png
 
 # Hypothesis keeps its example database and caches in a directory of its own, not in the checkout; the
 # runs are derandomized, so CI sees the same examples every time.
@@ -212,14 +212,6 @@ PATIENT = {"patient_name": "Wilhelmina Hostile-Testperson", "nhs_number": synthe
            "hospital_number": "HT0001313", "accession_number": "ACC131313"}
 
 
-def _png() -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("L", (64, 48), 90).save(out, "PNG")
-    return out.getvalue()
-
-
 class World:
     """One of everything the POST routes act on, made when first asked for: a route's test builds only what
     its route needs. `client` is the test client; `as_(user)` signs it in (None: signs it out)."""
@@ -307,7 +299,7 @@ class World:
         poll open and the register open."""
         self.boss  # noqa: B018
         meeting = make_meeting(chair=self.boss, title="Live hostile REAL meeting", days_ahead=0)
-        cases = [self._case(meeting, queue_position=0, images=((_png(), "Key image"),)),
+        cases = [self._case(meeting, queue_position=0, images=((png(shade=90), "Key image"),)),
                  self._case(meeting, queue_position=1)]
         db.session.commit()
         self.as_(self.boss)

@@ -19,9 +19,9 @@ from meetings.models import (
     MinutesVersion, Poll, Register, Role, utcnow,
 )
 from tests.conftest import IDENTIFIER_KEY, approve_for_room, signed_in
-from tests.factories import make_case, make_meeting, make_user
+from tests.factories import make_case, make_meeting, make_user, png
 from tests.test_backup import app_on, every_row
-from tests.test_cases import case_form, only_case, png_bytes, submit
+from tests.test_cases import case_form, only_case, submit
 from tests.test_register import guest_signs, register_action
 
 HX = {"HX-Request": "true"}
@@ -147,7 +147,7 @@ def test_without_the_key_lightbox_runs_and_says_identifiers_are_unavailable(app,
     form = client.get("/cases/new").get_data(as_text=True)
     assert "Cases cannot be saved just now" in form
     response = submit(client, case_form(case.site_id, **PATIENT, clinical_question="Headache. ?Bleed"),
-                      files=[("head.png", png_bytes(), "Axial CT, no contrast")])
+                      files=[("head.png", png(), "Axial CT, no contrast")])
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "no identifier key" in body
     assert 'value="Quillon Vantablack"' in body and "Headache. ?Bleed" in body and "Axial CT, no contrast" in body

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from types import SimpleNamespace
 
 import pytest
-from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
@@ -24,7 +23,7 @@ from meetings.models import (
 )
 from meetings.nhs_number import synthetic
 from tests.conftest import approve_for_room, signed_in
-from tests.factories import make_action, make_case, make_meeting, make_site, make_user
+from tests.factories import make_action, make_case, make_meeting, make_site, make_user, png
 from tests.test_security import PUBLIC_ENDPOINTS
 
 SITE_WORDS = ["Oakhurst", "OGH", "Riverside Community", "RCH", "Fenwick", "FRI"]
@@ -34,12 +33,6 @@ PATIENT = {"patient_name": "Wilhelmina Strudwick", "nhs_number": synthetic(640_2
 def _pdf_text(data: bytes) -> str:
     assert data.startswith(b"%PDF")
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("L", (64, 48), 90).save(out, "PNG")
-    return out.getvalue()
 
 
 def _no_site(text: str) -> list[str]:
@@ -73,7 +66,7 @@ def _presented_local_case(app, network):
     meeting = make_meeting(chair=network.local_chair, title="Oakhurst chest REAL meeting",
                            status=MeetingStatus.ENDED, days_ahead=-2)
     case = make_case(
-        network.oakhurst_member, meeting, PATIENT, status=CaseStatus.PRESENTED, images=((_png(), "Key image, OGH PACS"),),
+        network.oakhurst_member, meeting, PATIENT, status=CaseStatus.PRESENTED, images=((png(shade=90), "Key image, OGH PACS"),),
         clinical_question="Cough for six weeks at Oakhurst General. ?Mass",
         outcome_text="Transferred to Riverside Community Hospital (RCH): a 14 mm nodule in the right upper lobe.",
         learning_points="Check the lung windows on every CT chest.")

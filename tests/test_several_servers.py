@@ -12,7 +12,6 @@ database 14 is flushed before and after).
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import secrets
@@ -26,7 +25,6 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -39,7 +37,7 @@ from meetings.models import Attendance, Case, CaseImage, LiveState, Role
 from meetings.register import service as registers
 from tests import servers
 from tests.conftest import IDENTIFIER_KEY
-from tests.factories import PASSWORD, make_case, make_meeting, make_user
+from tests.factories import PASSWORD, make_case, make_meeting, make_user, png
 from tests.http_browser import Reply, send
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -135,12 +133,6 @@ class Cluster:
             self.redis.flushdb()
 
 
-def png(width: int, height: int, shade: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (width, height), shade).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def _seed(app) -> dict:
     """A chair with a password, a meeting of two approved cases (the first with an image), its live state
     and an open register that asks no presence code: the project's factories and services, as a chair's
@@ -152,7 +144,7 @@ def _seed(app) -> dict:
             make_case(chair, meeting, {"patient_name": "Perpetua Lindqvist"}, modality="CT", body_region="Chest",
                       clinical_question="Breathless after a long flight. ?PE", report_text="No filling defect seen.",
                       outcome_text="Segmental embolus on review.", learning_points="", queue_position=0,
-                      images=((png(80, 60, 90), "Axial CT"),)),
+                      images=((png((80, 60), 90), "Axial CT"),)),
             make_case(chair, meeting, {"patient_name": "Perpetua Lindqvist"}, modality="MR", body_region="Knee",
                       clinical_question="Locking knee. ?Meniscal tear", report_text="Menisci intact.",
                       outcome_text="Bucket-handle tear at arthroscopy.", learning_points="", queue_position=1),
@@ -379,7 +371,7 @@ def test_attendees_signing_through_both_servers_at_once_lose_nothing_and_double_
 
 def test_an_image_uploaded_through_one_server_is_served_by_the_other(cluster, chair):
     a, b = cluster.a, cluster.b
-    picture = png(96, 72, 200)
+    picture = png((96, 72), 200)
     form = {
         "kind": "discrepancy", "came_to_light": "random_review", "modality": "CT", "body_region": "",
         "clinical_question": "Headache. ?Bleed", "report_text": "No acute intracranial abnormality.",
